@@ -1,0 +1,52 @@
+"""Minimal ASGI types and helpers shared by the edge middleware.
+
+The aliases are deliberately loose: Litestar's TypedDict scopes and messages, asgiref's
+and plain dicts do not unify under mypy, and the middleware must wrap (and be wrapped by)
+any of them: a ``Litestar`` instance, Litestar's own middleware, a test shim.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, TypeAlias
+
+Scope: TypeAlias = Any
+Message: TypeAlias = MutableMapping[str, Any]
+Receive: TypeAlias = Callable[[], Awaitable[Any]]
+Send: TypeAlias = Callable[[Any], Awaitable[None]]
+ASGIApp: TypeAlias = Callable[[Any, Any, Any], Awaitable[None]]
+RawHeaders: TypeAlias = Iterable[tuple[bytes, bytes]]
+
+
+def scope_state(scope: Scope) -> dict[str, Any]:
+    """Return ``scope["state"]``, creating it so that every layer shares one dict object."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    return state
+
+
+def header_values(headers: RawHeaders, name: bytes) -> list[str]:
+    """All values of header ``name`` (lower-case bytes), in order, decoded as latin-1."""
+    return [value.decode("latin-1") for key, value in headers if key.lower() == name]
+
+
+async def send_json_error(
+    send: Send, status: int, message: str, code: str, *, close_connection: bool = True
+) -> None:
+    """Send a complete GraphQL-shaped JSON error response (``{"errors": [...]}``).
+
+    ``close_connection`` adds ``Connection: close``: use it when the request body was not
+    (fully) read, so the server does not try to reuse the connection.
+    """
+    body = json.dumps(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        separators=(",", ":"),
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close_connection:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,83 @@
+"""Request body size limit, enforced before the app reads a byte.
+
+A declared ``Content-Length`` over the limit is refused without reading the body. A
+body without one (chunked transfer) is read here, chunk by chunk, and refused as soon
+as it passes the limit; only a body that fits is handed on. So the app never sees, and
+this layer never holds, more than ``max_body_bytes`` of one request.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Final
+
+from api.edge._asgi import ASGIApp, Message, Receive, Scope, Send, header_values, send_json_error
+
+__all__ = ("BodyLimitMiddleware",)
+
+_MAX_CONTENT_LENGTH_DIGITS: Final = 18  # more digits than any limit: refuse without int()
+
+
+class BodyLimitMiddleware:
+    """ASGI middleware refusing HTTP request bodies larger than ``max_body_bytes``.
+
+    Answers, without calling the app:
+
+    - 400 ``BAD_REQUEST`` for a ``Content-Length`` that is not one run of ASCII digits
+      (signs, spaces inside, several headers or comma lists are all refused);
+    - 413 ``PAYLOAD_TOO_LARGE`` when the declared length, or the bytes actually received,
+      exceed the limit.
+
+    Otherwise the app receives the same body in the same chunks, then the server's
+    later messages (e.g. ``http.disconnect``). If the client disconnects before the body
+    is complete (or the server sends anything but body chunks), the app is not called.
+    Non-HTTP scopes pass through.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        if max_body_bytes < 0:
+            raise ValueError("max_body_bytes must be >= 0")
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = header_values(scope.get("headers", ()), b"content-length")
+        if declared:
+            if len(declared) > 1 or not _is_digits(declared[0].strip()):
+                await send_json_error(send, 400, "Invalid Content-Length header", "BAD_REQUEST")
+                return
+            length = declared[0].strip()
+            if len(length) > _MAX_CONTENT_LENGTH_DIGITS or int(length) > self.max_body_bytes:
+                await _too_large(send)
+                return
+
+        chunks: deque[Message] = deque()
+        received = 0
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect: nobody to answer
+                return
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                chunks.clear()
+                await _too_large(send)
+                return
+            chunks.append(message)
+            more_body = bool(message.get("more_body", False))
+
+        async def replay() -> Message:
+            return chunks.popleft() if chunks else await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _is_digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+async def _too_large(send: Send) -> None:
+    await send_json_error(send, 413, "Request body too large", "PAYLOAD_TOO_LARGE")

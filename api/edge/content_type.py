@@ -1,0 +1,70 @@
+"""The GraphQL endpoint accepts POST bodies only as ``application/json``.
+
+Browsers send ``text/plain``, ``application/x-www-form-urlencoded`` and
+``multipart/form-data`` cross-site without a CORS preflight ("simple requests"). Refusing
+them before GraphQL runs means a forged form or ``fetch`` cannot execute a mutation with
+the victim's cookies, whatever the GraphQL server would otherwise accept. JSON requires
+a preflight, which CORS then refuses for foreign origins.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from api.edge._asgi import ASGIApp, Receive, Scope, Send, header_values, send_json_error
+
+__all__ = ("GraphQLContentTypeMiddleware", "is_allowed_graphql_post")
+
+_CHARSET_PARAM: Final = re.compile(r'charset\s*=\s*(?:utf-8|"utf-8")', re.IGNORECASE)
+
+
+def is_allowed_graphql_post(content_type_header: str | None) -> bool:
+    """True only for ``application/json``, optionally with ``; charset=utf-8``.
+
+    Case and surrounding whitespace are ignored; any other media type, any other
+    parameter, a missing header or a malformed one gives False. Never raises.
+    """
+    if content_type_header is None:
+        return False
+    media_type, *params = content_type_header.split(";")
+    if media_type.strip().lower() != "application/json":
+        return False
+    if len(params) > 1:
+        return False
+    return not params or bool(_CHARSET_PARAM.fullmatch(params[0].strip()))
+
+
+class GraphQLContentTypeMiddleware:
+    """ASGI middleware answering 415 to POSTs to ``path`` that are not JSON.
+
+    The path is compared after collapsing repeated slashes and dropping a trailing
+    slash (as the router does), so ``/graphql/`` and ``//graphql`` are checked too.
+    Several ``Content-Type`` headers count as not JSON. The 415 is sent before the body
+    is read; the app is not called. Other methods, paths and scopes pass through.
+    """
+
+    def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
+        self.app = app
+        self.path = _normalise(path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and str(scope.get("method", "")).upper() == "POST"
+            and _normalise(str(scope.get("path", ""))) == self.path
+        ):
+            content_types = header_values(scope.get("headers", ()), b"content-type")
+            if len(content_types) != 1 or not is_allowed_graphql_post(content_types[0]):
+                await send_json_error(
+                    send,
+                    415,
+                    "Unsupported content type: send application/json",
+                    "UNSUPPORTED_MEDIA_TYPE",
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+def _normalise(path: str) -> str:
+    return re.sub(r"/{2,}", "/", path).rstrip("/") or "/"

@@ -1,0 +1,47 @@
+"""The edge middleware in its one correct order, wrapped around the whole ASGI app.
+
+Wrap the ``Litestar`` instance itself rather than passing these as ``middleware=[...]``:
+Litestar runs app-level middleware only for matched routes, so 404/405 answers from its
+router would skip the security headers, request id, access log and body limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from api.edge._asgi import ASGIApp
+from api.edge.body_limit import BodyLimitMiddleware
+from api.edge.client_ip import ClientIPMiddleware, TrustedProxyConfig
+from api.edge.content_type import GraphQLContentTypeMiddleware
+from api.edge.request_id import RequestIDMiddleware
+from api.edge.security_headers import SecurityHeadersConfig, SecurityHeadersMiddleware
+
+__all__ = ("wrap_edge",)
+
+
+def wrap_edge(
+    app: ASGIApp,
+    *,
+    proxies: TrustedProxyConfig,
+    security_headers: SecurityHeadersConfig,
+    max_body_bytes: int,
+    graphql_path: str = "/graphql",
+    after_client_ip: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
+    trust_incoming_request_id: bool = True,
+) -> ASGIApp:
+    """Return ``app`` behind the edge middleware. Outermost first:
+
+    security headers → request id + access log → client IP → ``after_client_ip`` (in the
+    given order; e.g. the IP block list, which needs the client IP) → body limit →
+    GraphQL content type → ``app``.
+
+    Every answer from an inner layer (403, 413, 415, 500) therefore carries the
+    security headers and the request id, and is access-logged with the client IP.
+    """
+    wrapped: ASGIApp = GraphQLContentTypeMiddleware(app, path=graphql_path)
+    wrapped = BodyLimitMiddleware(wrapped, max_body_bytes)
+    for factory in reversed(after_client_ip):
+        wrapped = factory(wrapped)
+    wrapped = ClientIPMiddleware(wrapped, proxies)
+    wrapped = RequestIDMiddleware(wrapped, trust_incoming=trust_incoming_request_id)
+    return SecurityHeadersMiddleware(wrapped, security_headers)
