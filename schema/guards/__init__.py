@@ -1,0 +1,34 @@
+"""Request guards: limits on GraphQL documents, checked before anything executes."""
+
+from schema.guards.build import GuardExtension, build_guard_extensions
+from schema.guards.config import GuardsConfig
+from schema.guards.cost import CostLimit, CostRefusal, count_objects, field_cost, requested_cost
+from schema.guards.document import DocumentSizeLimit, ErrorCodes, TokenLimit
+from schema.guards.errors import GuardCode, refusal
+from schema.guards.introspection import IntrospectionDisabledRule, IntrospectionGate
+from schema.guards.limits import AliasLimit, DepthLimit, DirectiveLimit, MutationLimit
+from schema.guards.suggestions import NoSuggestions, strip_suggestions
+
+__all__ = [
+    "AliasLimit",
+    "CostLimit",
+    "CostRefusal",
+    "DepthLimit",
+    "DirectiveLimit",
+    "DocumentSizeLimit",
+    "ErrorCodes",
+    "GuardCode",
+    "GuardExtension",
+    "GuardsConfig",
+    "IntrospectionDisabledRule",
+    "IntrospectionGate",
+    "MutationLimit",
+    "NoSuggestions",
+    "TokenLimit",
+    "build_guard_extensions",
+    "count_objects",
+    "field_cost",
+    "refusal",
+    "requested_cost",
+    "strip_suggestions",
+]

@@ -1,0 +1,45 @@
+"""The ordered guard extensions for a schema, built from one GuardsConfig."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from strawberry.extensions import SchemaExtension
+
+from schema.guards.config import GuardsConfig
+from schema.guards.cost import CostLimit
+from schema.guards.document import DocumentSizeLimit, ErrorCodes, TokenLimit
+from schema.guards.introspection import IntrospectionGate
+from schema.guards.limits import AliasLimit, DepthLimit, DirectiveLimit, MutationLimit
+from schema.guards.suggestions import NoSuggestions
+
+GuardExtension = type[SchemaExtension] | Callable[[], SchemaExtension]
+
+
+def build_guard_extensions(config: GuardsConfig) -> list[GuardExtension]:
+    """Extensions for ``strawberry.Schema(extensions=...)``, cheapest refusal first.
+
+    Classes and factories, never instances: strawberry then builds fresh extensions
+    per request, and the cost extension keeps per-request state. Put them before a
+    ``ValidationCache`` so that a refused document is never validated.
+    Order: size (chars) → tokens (parser) → aliases → directives → depth →
+    mutations (all on the parsed document, before validation) → cost (after
+    validation, with variables, before execution) → introspection gate (a validation
+    rule) → suggestions removal → default error codes.
+    """
+    extensions: list[GuardExtension] = [
+        partial(DocumentSizeLimit, limit=config.max_document_chars),
+        partial(TokenLimit, limit=config.max_tokens),
+        partial(AliasLimit, limit=config.max_aliases),
+        partial(DirectiveLimit, limit=config.max_directives),
+        partial(DepthLimit, limit=config.max_depth),
+        partial(MutationLimit, limit=config.max_mutations_per_request),
+        partial(CostLimit, max_cost=config.max_cost, max_page_size=config.max_page_size),
+    ]
+    if not config.introspection_allowed:
+        extensions.append(IntrospectionGate)
+    if not config.suggestions_enabled:
+        extensions.append(NoSuggestions)
+    extensions.append(ErrorCodes)
+    return extensions
