@@ -1,0 +1,45 @@
+"""Plain values the accounts services hand upwards (never the password hash)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from permissions.roles import Role
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: uuid.UUID
+    organisation_id: uuid.UUID | None
+    display_name: str
+    email: str
+    phone: str | None
+    role: Role
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> UserRecord:
+        return cls(
+            id=row["id"],
+            organisation_id=row["organisation"],
+            display_name=row["display_name"],
+            email=row["email"],
+            phone=row["phone"],
+            role=Role(row["role"]),
+            is_active=bool(row["is_active"]),
+            created_at=row["created_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationRecord:
+    id: uuid.UUID
+    name: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> OrganisationRecord:
+        return cls(id=row["id"], name=row["name"])

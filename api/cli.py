@@ -1,0 +1,96 @@
+"""The ``opendesk`` command. Settings are validated first; a bad one is one line, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from api.settings import SettingsError, load_settings
+from privacy.crypto import KeyringError
+
+EXIT_BAD_SETTINGS = 2
+EXIT_FAILED = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opendesk", description="OpenDesk API")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument(
+        "--demo", action="store_true", help="development only: migrate and seed demo data first"
+    )
+
+    commands.add_parser("migrate", help="apply pending database migrations (idempotent)")
+
+    seed = commands.add_parser("seed", help="load data")
+    seed.add_argument("--demo", action="store_true", required=True, help="demo data (development)")
+
+    keys = commands.add_parser("keys", help="manage encryption keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    init = keys_commands.add_parser("init", help="write a new key file (0600); never overwrites")
+    init.add_argument("--file", required=True, type=Path)
+
+    users = commands.add_parser("users", help="manage users")
+    users_commands = users.add_subparsers(dest="users_command", required=True)
+    create = users_commands.add_parser("create", help="create a user; password read from stdin")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, choices=["customer", "agent", "admin", "auditor"])
+    create.add_argument("--name", help="display name (default: the email's local part)")
+    create.add_argument("--organisation", help="organisation id (required for customers)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    overrides: dict[str, object] = {}
+    if arguments.command == "serve":
+        for name in ("host", "port", "workers"):
+            value = getattr(arguments, name)
+            if value is not None:
+                overrides[name] = value
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as error:
+        print(f"opendesk: configuration error: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    from api import commands
+
+    try:
+        if arguments.command == "keys" and arguments.keys_command == "init":
+            return commands.init_key_file(arguments.file)
+        if arguments.command == "serve":
+            return commands.serve(settings, demo=arguments.demo)
+        if arguments.command == "migrate":
+            return asyncio.run(commands.migrate_command(settings))
+        if arguments.command == "seed":
+            return asyncio.run(commands.seed_demo_command(settings))
+        if arguments.command == "users" and arguments.users_command == "create":
+            password = sys.stdin.readline().rstrip("\r\n")
+            return asyncio.run(
+                commands.create_user_command(
+                    settings,
+                    email=arguments.email,
+                    role=arguments.role,
+                    display_name=arguments.name,
+                    organisation=arguments.organisation,
+                    password=password,
+                )
+            )
+    except KeyringError as error:
+        print(f"opendesk: key error: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    except commands.CommandError as error:
+        print(f"opendesk: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_FAILED  # pragma: no cover - argparse requires a known command
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,15 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from audit.tables import AuditEvent
+
+APP_CONFIG = AppConfig(
+    app_name="audit",
+    migrations_folder_path=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "piccolo_migrations"
+    ),
+    table_classes=[AuditEvent],
+    migration_dependencies=[],
+    commands=[],
+)

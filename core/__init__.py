@@ -1,0 +1,1 @@
+"""Leaf package shared by every layer: the expected-error hierarchy."""

@@ -1,0 +1,40 @@
+"""Who is asking. Built by the HTTP layer from a verified credential, never from input."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+from permissions.roles import STAFF_ROLES, Role
+
+PrincipalKind = Literal["anonymous", "user", "partner"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: PrincipalKind
+    user_id: uuid.UUID | None = None
+    role: Role | None = None
+    organisation_id: uuid.UUID | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.kind != "anonymous"
+
+    @property
+    def is_staff(self) -> bool:
+        """Agents and admins: they work tickets across organisations."""
+        return self.kind == "user" and self.role in STAFF_ROLES
+
+    @property
+    def is_customer(self) -> bool:
+        return self.kind == "user" and self.role is Role.customer
+
+
+ANONYMOUS = Principal(kind="anonymous")
+
+
+def user_principal(user_id: uuid.UUID, role: Role, organisation_id: uuid.UUID | None) -> Principal:
+    return Principal(kind="user", user_id=user_id, role=role, organisation_id=organisation_id)

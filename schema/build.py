@@ -1,0 +1,65 @@
+"""Builds the one GraphQL schema, with its extensions in request order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from schema.errors import MaskUnexpectedErrors, ensure_error_codes
+from schema.guards import GuardsConfig, build_guard_extensions
+from schema.mutations import Mutation
+from schema.queries import Query
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaConfig:
+    production: bool = False
+    max_page_size: int = 100
+    # Parsed documents and validation results are cached by document text; the cost is
+    # still evaluated per request with its variables (see schema.guards).
+    cache_size: int = 512
+
+    def guards(self) -> GuardsConfig:
+        # Development keeps introspection and suggestions for everyone; production
+        # decides introspection per request (context.introspection_allowed).
+        return GuardsConfig(
+            introspection_allowed=not self.production,
+            suggestions_enabled=not self.production,
+            max_page_size=self.max_page_size,
+        )
+
+
+class OpenDeskSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Give every error a code; no per-error traceback logging.
+
+        Client mistakes and expected errors are not server faults, and unexpected errors
+        are already logged once, with their error id, by MaskUnexpectedErrors.
+        """
+        ensure_error_codes(errors)
+
+
+def build_schema(config: SchemaConfig) -> strawberry.Schema:
+    extensions: list[Callable[[], SchemaExtension]] = [
+        MaskUnexpectedErrors,
+        # Guards before the caches: a document is size-checked before it is parsed (or
+        # looked up), and refused documents are never validated or cached.
+        *build_guard_extensions(config.guards()),
+        # Factories: a fresh extension per request; the caches themselves are shared.
+        lambda: ParserCache(maxsize=config.cache_size),
+        lambda: ValidationCache(maxsize=config.cache_size),
+    ]
+    return OpenDeskSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=config.production),
+    )

@@ -1,0 +1,54 @@
+"""Per-request dataloaders: every relation resolved inside a list goes through one of these,
+so a page of tickets costs a fixed number of queries whatever its size (no N+1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+
+from accounts.records import OrganisationRecord, UserRecord
+from accounts.services.users import organisations_by_ids, users_by_ids
+from desk.records import CommentRecord
+from desk.services.comments import comments_for_tickets
+from permissions.principal import Principal
+
+CommentsKey = tuple[uuid.UUID, int]
+
+
+class Loaders:
+    """Loaders bound to one principal; a new set is made for every request."""
+
+    def __init__(self, principal: Principal) -> None:
+        self._principal = principal
+        self.users: DataLoader[uuid.UUID, UserRecord | None] = DataLoader(self._load_users)
+        self.organisations: DataLoader[uuid.UUID, OrganisationRecord | None] = DataLoader(
+            self._load_organisations
+        )
+        self.comments: DataLoader[CommentsKey, list[CommentRecord]] = DataLoader(
+            self._load_comments
+        )
+
+    async def _load_users(self, keys: Sequence[uuid.UUID]) -> list[UserRecord | None]:
+        found = await users_by_ids(keys)
+        return [found.get(key) for key in keys]
+
+    async def _load_organisations(
+        self, keys: Sequence[uuid.UUID]
+    ) -> list[OrganisationRecord | None]:
+        found = await organisations_by_ids(keys)
+        return [found.get(key) for key in keys]
+
+    async def _load_comments(self, keys: Sequence[CommentsKey]) -> list[list[CommentRecord]]:
+        # Group by page size so aliases asking for different sizes stay one query each.
+        by_size: dict[int, list[uuid.UUID]] = {}
+        for ticket_id, first in keys:
+            by_size.setdefault(first, []).append(ticket_id)
+        pages: dict[CommentsKey, list[CommentRecord]] = {}
+        for first, ticket_ids in by_size.items():
+            found = await comments_for_tickets(self._principal, ticket_ids, first=first)
+            for ticket_id in ticket_ids:
+                pages[(ticket_id, first)] = found.get(ticket_id, [])
+        return [pages[key] for key in keys]

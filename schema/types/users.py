@@ -1,0 +1,68 @@
+"""User and organisation types."""
+
+from __future__ import annotations
+
+import strawberry
+
+from accounts.records import OrganisationRecord, UserRecord
+from core.errors import Forbidden
+from permissions.roles import Role
+from schema.context import Info
+
+RoleEnum = strawberry.enum(Role, name="Role")
+
+
+def _may_see_contact(info: Info, user: UserRecord) -> bool:
+    # Interim rule until the field-policy table lands: contact data goes to the user
+    # themself and to staff only.
+    principal = info.context.principal
+    return principal.user_id == user.id or principal.is_staff
+
+
+@strawberry.type(name="Organisation")
+class OrganisationType:
+    record: strawberry.Private[OrganisationRecord]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.record.id))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name
+
+
+@strawberry.type(name="User")
+class UserType:
+    record: strawberry.Private[UserRecord]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.record.id))
+
+    @strawberry.field
+    def display_name(self) -> str:
+        return self.record.display_name
+
+    @strawberry.field
+    def role(self) -> RoleEnum:  # type: ignore[valid-type]
+        return self.record.role
+
+    @strawberry.field
+    def email(self, info: Info) -> str | None:
+        if not _may_see_contact(info, self.record):
+            raise Forbidden()
+        return self.record.email
+
+    @strawberry.field
+    def phone(self, info: Info) -> str | None:
+        if not _may_see_contact(info, self.record):
+            raise Forbidden()
+        return self.record.phone
+
+    @strawberry.field
+    async def organisation(self, info: Info) -> OrganisationType | None:
+        if self.record.organisation_id is None:
+            return None
+        record = await info.context.loaders.organisations.load(self.record.organisation_id)
+        return OrganisationType(record=record) if record else None

@@ -1,0 +1,91 @@
+"""Hostile documents through the assembled app: refused with a code, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.settings import Settings
+
+pytestmark = pytest.mark.usefixtures("db")
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+def _aliases(count: int) -> str:
+    return "{ " + " ".join(f"a{index}: me {{ id }}" for index in range(count)) + " }"
+
+
+def _deep(depth: int) -> str:
+    inner = "id"
+    for _ in range(depth):
+        inner = f'ticket(id: "x") {{ requester {{ organisation {{ id }} }} {inner} }}'
+    return "{ " + inner + " }"
+
+
+HOSTILE = [
+    (
+        "5,000 aliases",
+        _aliases(5_000),
+        {"TOO_MANY_TOKENS", "DOCUMENT_TOO_LARGE", "TOO_MANY_ALIASES"},
+    ),
+    (
+        "depth 200",
+        "{ " + "me { organisation { " * 100 + "id" + " } }" * 100 + " }",
+        # graphql-core's parser gives up at its own nesting bound first.
+        {"DEPTH_LIMIT_EXCEEDED", "TOO_MANY_TOKENS", "GRAPHQL_PARSE_FAILED"},
+    ),
+    ("unbalanced braces", "{ me { " * 200, {"GRAPHQL_PARSE_FAILED", "DEPTH_LIMIT_EXCEEDED"}),
+    ("1 MB of fields", "{ me { " + "id " * 300_000 + "} }", {"DOCUMENT_TOO_LARGE"}),
+    ("1 MB comment", "#" + "x" * 900_000 + "\n{ me { id } }", {"DOCUMENT_TOO_LARGE"}),
+    (
+        "page size over the cap",
+        "{ tickets(first: 1000) { edges { node { id } } } }",
+        {"BAD_USER_INPUT"},
+    ),
+    (
+        "cost over the budget",
+        "{ tickets(first: 100) { edges { node { comments(first: 100) { author { id } } } } } }",
+        {"COST_LIMIT_EXCEEDED"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "document", "codes"), HOSTILE, ids=[h[0] for h in HOSTILE])
+async def test_hostile_document_is_refused_with_a_code(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    name: str,
+    document: str,
+    codes: set[str],
+) -> None:
+    response = await client.post("/graphql", json={"query": document})
+
+    assert response.status_code in (200, 400), name
+    body = response.json()
+    assert body.get("data") is None
+    assert {error["extensions"]["code"] for error in body["errors"]} <= codes
+
+
+@pytest.mark.parametrize(("first", "cost"), [(10, 20), (20, 40)])
+async def test_cost_is_reported_and_follows_the_page_size_variable(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    first: int,
+    cost: int,
+) -> None:
+    response = await client.post(
+        "/graphql",
+        json={
+            "query": "query($n: Int!) { tickets(first: $n) { edges { node { id } } } }",
+            "variables": {"n": first},
+        },
+    )
+
+    # The connection and each node count one per page slot.
+    assert response.json()["extensions"]["cost"]["requested"] == cost

@@ -1,0 +1,126 @@
+"""The assembled app over HTTP: health, readiness, GraphQL transport, error masking."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.settings import Settings
+
+pytestmark = pytest.mark.usefixtures("db")
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+async def test_healthz_answers_ok(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_is_ready_when_dependencies_answer(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize(
+    ("override", "failing"),
+    [
+        ({"database_url": "postgresql://nobody@127.0.0.1:1/none"}, ["database"]),
+        ({"redis_url": "redis://127.0.0.1:1/0"}, ["redis"]),
+    ],
+)
+async def test_readyz_names_the_unreachable_dependency(
+    settings: Settings, override: dict[str, str], failing: list[str]
+) -> None:
+    broken = settings.model_copy(update=override)
+    # A pool cannot start against a dead database, so only bind the engine lazily here.
+    app = create_app(broken)
+    app.litestar.on_startup.clear()
+    from api.database import bind_engine
+
+    resources = app.state.resources
+    try:
+        async with AsyncTestClient(app=app) as test_client:
+            bind_engine(resources.engine)
+            response = await test_client.get("/readyz")
+    finally:
+        if resources.redis is not None:
+            await resources.redis.aclose()
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "failing": failing}
+
+
+async def test_anonymous_me_is_null(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    response = await client.post("/graphql", json={"query": "{ me { id } }"})
+
+    assert response.status_code == 200
+    assert response.json()["data"] == {"me": None}
+
+
+async def test_queries_over_get_are_refused(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get("/graphql", params={"query": "{ me { id } }"})
+
+    assert response.status_code in (400, 405)
+    assert "data" not in response.text
+
+
+async def test_client_supplied_identity_headers_are_ignored(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ me { id } }"},
+        headers={"X-User-Id": "00000000-0000-4000-8000-000000000000", "X-Role": "admin"},
+    )
+
+    assert response.json()["data"] == {"me": None}
+
+
+async def test_body_over_one_megabyte_is_refused_cleanly(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    padding = "#" * 1_100_000
+    response = await client.post("/graphql", json={"query": f"{{ me {{ id }} }} {padding}"})
+
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("GET", "/healthz", {}, 200),
+        ("GET", "/no-such-route", {}, 404),
+        (
+            "POST",
+            "/graphql",
+            {"content": b"{ me { id } }", "headers": {"content-type": "text/plain"}},
+            415,
+        ),
+        ("POST", "/graphql", {"json": {"query": "{ me { id } }"}}, 200),
+    ],
+)
+async def test_every_answer_carries_the_security_headers(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    method: str,
+    path: str,
+    kwargs: dict[str, object],
+    status: int,
+) -> None:
+    response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+
+    assert response.status_code == status
+    headers = response.headers
+    assert headers["content-security-policy"].startswith("default-src 'none'")
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["cache-control"] == "no-store"
+    assert len(headers["x-request-id"]) >= 8
+    assert "server" not in headers
