@@ -12,7 +12,6 @@ import secrets
 from pathlib import Path
 
 from accounts.services.credentials import hash_new_password
-
 from accounts.services.users import create_organisation, create_user
 from accounts.tables import Organisation
 from api.settings import Settings
