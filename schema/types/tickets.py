@@ -7,7 +7,7 @@ from datetime import datetime
 
 import strawberry
 
-from core.errors import BadUserInput, Forbidden
+from core.errors import BadUserInput
 from desk.cursors import encode_cursor
 from desk.records import CommentRecord, TicketPage, TicketRecord
 from desk.tables import TicketPriority, TicketStatus
@@ -84,10 +84,9 @@ class TicketType:
     def updated_at(self) -> datetime:
         return self.record.updated_at
 
+    # Staff only, by the field policy (permissions.policy).
     @strawberry.field(description="Staff only.")
-    def internal_notes(self, info: Info) -> str | None:
-        if not info.context.principal.is_staff:
-            raise Forbidden()
+    def internal_notes(self) -> str | None:
         return self.record.internal_notes
 
     @strawberry.field

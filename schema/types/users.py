@@ -5,18 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from accounts.records import OrganisationRecord, UserRecord
-from core.errors import Forbidden
 from permissions.roles import Role
 from schema.context import Info
 
 RoleEnum = strawberry.enum(Role, name="Role")
-
-
-def _may_see_contact(info: Info, user: UserRecord) -> bool:
-    # Interim rule until the field-policy table lands: contact data goes to the user
-    # themself and to staff only.
-    principal = info.context.principal
-    return principal.user_id == user.id or principal.is_staff
 
 
 @strawberry.type(name="Organisation")
@@ -48,16 +40,13 @@ class UserType:
     def role(self) -> RoleEnum:  # type: ignore[valid-type]
         return self.record.role
 
+    # Who sees contact data, and masked how, is the field policy's (permissions.policy).
     @strawberry.field
-    def email(self, info: Info) -> str | None:
-        if not _may_see_contact(info, self.record):
-            raise Forbidden()
+    def email(self) -> str | None:
         return self.record.email
 
     @strawberry.field
-    def phone(self, info: Info) -> str | None:
-        if not _may_see_contact(info, self.record):
-            raise Forbidden()
+    def phone(self) -> str | None:
         return self.record.phone
 
     @strawberry.field

@@ -1,0 +1,144 @@
+"""How one principal stands to the objects of one request (self, same organisation, …).
+
+A ``RequestRelations`` lives for one request. Relations readable from the object itself
+(ids on its record) are computed on first use and memoised per object. Relations that
+need the database (an agent assigned to a ticket the user requested) are *deferred*:
+every object asking in the same event-loop turn is checked in one query (a DataLoader),
+and the answer is memoised for the rest of the request — a list of 50 users costs one
+query, never one per object or per field.
+
+Objects are the strawberry types of the schema: their ``record`` attribute holds the
+plain record the relation is read from (``UserRecord``, ``TicketRecord``, …).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from desk.tables import Ticket
+from permissions.policy import Relation, Subject
+from permissions.principal import Principal
+
+NO_RELATIONS: frozenset[Relation] = frozenset()
+_SELF = frozenset({Relation.SELF})
+_SAME_ORGANISATION = frozenset({Relation.SAME_ORGANISATION})
+
+# Relations that need a query, per subject; everything else is read from the record.
+DEFERRED: dict[Subject, frozenset[Relation]] = {
+    Subject.USER: frozenset({Relation.ASSIGNED_AGENT}),
+}
+
+
+def _same_organisation(principal: Principal, organisation_id: uuid.UUID | None) -> bool:
+    return organisation_id is not None and organisation_id == principal.organisation_id
+
+
+def _user(principal: Principal, record: Any) -> frozenset[Relation]:
+    relations = set()
+    if principal.user_id is not None and record.id == principal.user_id:
+        relations.add(Relation.SELF)
+    if _same_organisation(principal, record.organisation_id):
+        relations.add(Relation.SAME_ORGANISATION)
+    return frozenset(relations)
+
+
+def _organisation(principal: Principal, record: Any) -> frozenset[Relation]:
+    return _SAME_ORGANISATION if _same_organisation(principal, record.id) else NO_RELATIONS
+
+
+def _ticket(principal: Principal, record: Any) -> frozenset[Relation]:
+    relations = set()
+    if _same_organisation(principal, record.organisation_id):
+        relations.add(Relation.SAME_ORGANISATION)
+    if principal.user_id is not None:
+        if record.requester_id == principal.user_id:
+            relations.add(Relation.REQUESTER)
+        if record.assignee_id == principal.user_id:
+            relations.add(Relation.ASSIGNED_AGENT)
+    return frozenset(relations)
+
+
+def _owned_by(attribute: str) -> Callable[[Principal, Any], frozenset[Relation]]:
+    def relations(principal: Principal, record: Any) -> frozenset[Relation]:
+        owner = getattr(record, attribute)
+        return (
+            _SELF if principal.user_id is not None and owner == principal.user_id else NO_RELATIONS
+        )
+
+    return relations
+
+
+def _none(principal: Principal, record: Any) -> frozenset[Relation]:
+    return NO_RELATIONS
+
+
+# Per subject: the relations read from the record (deferred ones are added by the loader).
+RECORD_RELATIONS: dict[Subject, Callable[[Principal, Any], frozenset[Relation]]] = {
+    Subject.NONE: _none,
+    Subject.USER: _user,
+    Subject.ORGANISATION: _organisation,
+    Subject.TICKET: _ticket,
+    Subject.COMMENT: _owned_by("author_id"),
+    Subject.OWNED: _owned_by("user_id"),
+}
+
+
+def _record_of(source: Any) -> Any:
+    # Fail closed: an object without a record has no relation but ANY.
+    return getattr(source, "record", None)
+
+
+class RequestRelations:
+    """The principal's relations to objects, memoised for one request."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self._memo: dict[tuple[Subject, Any], frozenset[Relation]] = {}
+        self._deferred_done: set[tuple[Subject, Any]] = set()
+        self._assigned_requesters: DataLoader[uuid.UUID, bool] = DataLoader(
+            self._load_assigned_requesters
+        )
+        self.queries = 0  # deferred-relation queries run; tests and benchmarks read it
+
+    def of(self, subject: Subject, source: Any) -> frozenset[Relation]:
+        """Relations readable from the object itself (no query); memoised."""
+        record = _record_of(source)
+        if record is None:
+            return NO_RELATIONS
+        key = (subject, record.id)
+        relations = self._memo.get(key)
+        if relations is None:
+            relations = RECORD_RELATIONS[subject](self.principal, record)
+            self._memo[key] = relations
+        return relations
+
+    async def with_deferred(self, subject: Subject, source: Any) -> frozenset[Relation]:
+        """All relations, including those that need a query (batched with every other
+        object asking in the same turn, then memoised)."""
+        relations = self.of(subject, source)
+        record = _record_of(source)
+        if record is None or subject not in DEFERRED:
+            return relations
+        key = (subject, record.id)
+        if key in self._deferred_done:
+            return self._memo[key]
+        if subject is Subject.USER and await self._assigned_requesters.load(record.id):
+            relations = relations | {Relation.ASSIGNED_AGENT}
+        self._memo[key] = relations
+        self._deferred_done.add(key)
+        return relations
+
+    async def _load_assigned_requesters(self, user_ids: Sequence[uuid.UUID]) -> list[bool]:
+        """For each user: did they request a ticket assigned to the principal? One query."""
+        if self.principal.user_id is None:
+            return [False] * len(user_ids)
+        self.queries += 1
+        rows = await Ticket.select(Ticket.requester).where(
+            Ticket.assignee == self.principal.user_id, Ticket.requester.is_in(list(user_ids))
+        )
+        requesters = {row["requester"] for row in rows}
+        return [user_id in requesters for user_id in user_ids]
