@@ -6,6 +6,8 @@ rows it describes (erasure pseudonymises users but keeps their history).
 
 from __future__ import annotations
 
+import uuid
+
 from piccolo.columns import JSON, UUID, BigSerial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -25,3 +27,24 @@ class AuditEvent(Table, tablename="audit_events"):
     details = JSON(default="{}")
     previous_hash = Varchar(length=64)
     entry_hash = Varchar(length=64, unique=True)
+
+
+class IpBlock(Table, tablename="ip_blocks"):
+    """An admin's (or an automatic rule's) block of an address or network.
+
+    Rows are never deleted by unblocking: ``revoked_at`` ends a block, so the table is
+    also the history of who blocked what and why. ``updated_at`` moves on every change;
+    serving processes poll a fingerprint of the table to notice changes.
+    """
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    # Canonical CIDR text ("203.0.113.0/24", "2001:db8::/48"); a single address is /32 or /128.
+    network = Varchar(length=64, index=True)
+    reason = Varchar(length=500)
+    # "user:<uuid>" for admins, "system:<rule>" for automatic responses.
+    created_by = Varchar(length=100)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None, index=True)
+    revoked_by = Varchar(length=100, null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow(), index=True)

@@ -1,0 +1,137 @@
+"""The cost budget: a principal's query-cost points per window (GitHub-style).
+
+Placed after :class:`~schema.guards.cost.CostLimit`. Before execution it charges the
+request's static cost (:func:`requested_cost`, at least 1 point) to the principal's
+budget through the context's rate limiter; over budget, nothing executes and the result
+is one ``RATE_LIMITED`` error with ``retryAfter`` (and a ``Retry-After`` header). After
+execution it refunds the difference down to the actual cost (objects in the response,
+at least 1). ``extensions.cost`` then carries ``budgetRemaining`` and ``resetAt``
+(ISO 8601, UTC) through the context's ``cost_extensions`` hook.
+
+Budgets are keyed by user, by partner API key, or — for anonymous callers — by client
+address. Without a rate limiter in the context (tests, tools) the extension does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, MutableMapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from graphql import ExecutionResult, GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from schema.guards.context import context_value
+from schema.guards.cost import CostRefusal, count_objects, requested_cost
+
+__all__ = ("CostBudget", "LimitDecisionView", "RateLimiter", "budget_key")
+
+RATE_LIMITED = "RATE_LIMITED"
+COST_CLASS = "cost"
+
+
+class LimitDecisionView(Protocol):
+    """What the schema reads of a limiter decision (``api.limits.LimitDecision``)."""
+
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def remaining(self) -> int: ...
+    @property
+    def reset_at(self) -> float: ...
+    @property
+    def retry_after(self) -> int: ...
+
+
+class RateLimiter(Protocol):
+    """The limiter as the schema layer sees it (implemented by ``api.limits.Limiter``).
+
+    ``limit_class`` is a class value: "cost", "login", "password_reset", "totp",
+    "registration", "reveal", ...
+    """
+
+    async def hit(self, limit_class: str, *, key: str, cost: int = 1) -> Any: ...
+
+    async def refund(self, decision: Any, cost: int) -> None: ...
+
+    def client_key(self, address: Any) -> str: ...
+
+
+def budget_key(context: Any, limiter: RateLimiter) -> str | None:
+    """``user:<id>``, ``api_key:<id>`` or ``ip:<address or IPv6 prefix>``; None if unknown."""
+    principal = context_value(context, "principal")
+    api_key_id = getattr(principal, "api_key_id", None)
+    if getattr(principal, "kind", None) == "partner" and api_key_id is not None:
+        return f"api_key:{api_key_id}"
+    user_id = getattr(principal, "user_id", None)
+    if user_id is not None:
+        return f"user:{user_id}"
+    client_ip = context_value(context, "client_ip")
+    return f"ip:{limiter.client_key(client_ip)}" if client_ip is not None else None
+
+
+class CostBudget(SchemaExtension):
+    """Charges, refuses and refunds query cost; see the module docstring."""
+
+    def __init__(self, *, max_page_size: int) -> None:
+        self.max_page_size = max_page_size
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution_context = self.execution_context
+        context = execution_context.context
+        limiter: RateLimiter | None = context_value(context, "rate_limiter")
+        key = budget_key(context, limiter) if limiter is not None else None
+        # An earlier guard (CostLimit) already refused: charge nothing.
+        if limiter is None or key is None or execution_context.result is not None:
+            yield
+            return
+        try:
+            charged = max(1, requested_cost(execution_context, max_page_size=self.max_page_size))
+        except CostRefusal:  # CostLimit reports it; nothing to charge
+            yield
+            return
+        decision = await limiter.hit(COST_CLASS, key=key, cost=charged)
+        if not decision.allowed:
+            execution_context.result = ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "Query cost budget exhausted; retry later.",
+                        extensions={
+                            "code": RATE_LIMITED,
+                            "retryAfter": decision.retry_after,
+                            "cost": charged,
+                            "budgetRemaining": decision.remaining,
+                        },
+                    )
+                ],
+            )
+            _set_retry_after(context, decision.retry_after)
+            _report(context, decision.remaining, decision.reset_at)
+            yield
+            return
+        yield
+        result = execution_context.result
+        actual = max(1, count_objects(result.data)) if result is not None else charged
+        refund = charged - actual
+        if refund > 0:
+            await limiter.refund(decision, refund)
+        _report(context, decision.remaining + max(0, refund), decision.reset_at)
+
+
+def _report(context: Any, remaining: int, reset_at: float) -> None:
+    extensions = context_value(context, "cost_extensions")
+    if isinstance(extensions, MutableMapping):
+        extensions["budgetRemaining"] = remaining
+        extensions["resetAt"] = (
+            datetime.fromtimestamp(reset_at, UTC)
+            .isoformat(timespec="seconds")
+            .replace("+00:00", "Z")
+        )
+
+
+def _set_retry_after(context: Any, retry_after: int) -> None:
+    response = context_value(context, "http_response")
+    headers = getattr(response, "headers", None)
+    if isinstance(headers, MutableMapping):
+        headers["Retry-After"] = str(retry_after)

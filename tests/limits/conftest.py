@@ -1,0 +1,55 @@
+"""Limiters on this run's backend: Redis when OPENDESK_TEST_REDIS_URL is set, else memory.
+
+Every limiter gets a fresh key namespace, so tests never see each other's counts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable, Mapping
+
+import pytest
+from limits.aio.storage import RedisStorage
+from redis.asyncio import Redis
+
+from api.limits import LimitClass, Limiter, RateLimitConfig
+from tests.conftest import BACKENDS
+
+SMALL_RATES: Mapping[LimitClass, str] = dict.fromkeys(LimitClass, "3/minute")
+
+LimiterFactory = Callable[..., Limiter]
+
+
+def redis_storage(client: Redis, url: str) -> RedisStorage:
+    return RedisStorage(
+        f"async+{url}",
+        implementation="redispy",
+        key_prefix=f"opendesk-test-limits-{secrets.token_hex(4)}",
+        connection_pool=client.connection_pool,
+    )
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[Redis | None]:
+    if BACKENDS.redis_url is None:
+        yield None
+        return
+    client = Redis.from_url(BACKENDS.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def make_limiter(redis_client: Redis | None) -> LimiterFactory:
+    """``make_limiter(rates=None, **config_options)`` on this run's backend."""
+
+    def factory(rates: Mapping[LimitClass, str] | None = None, **options: object) -> Limiter:
+        config = RateLimitConfig.build({**SMALL_RATES, **(rates or {})}, **options)  # type: ignore[arg-type]
+        shared = (
+            redis_storage(redis_client, BACKENDS.redis_url)
+            if redis_client is not None and BACKENDS.redis_url
+            else None
+        )
+        return Limiter(config, shared)
+
+    return factory
