@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.middleware.allowed_hosts import AllowedHostsMiddleware
+
 from api.edge._asgi import ASGIApp
 from api.edge.body_limit import BodyLimitMiddleware
 from api.edge.client_ip import ClientIPMiddleware, TrustedProxyConfig
 from api.edge.content_type import GraphQLContentTypeMiddleware
+from api.edge.cors import CORSMiddleware, CORSPolicy
+from api.edge.csrf import CSRFConfig, CSRFMiddleware
+from api.edge.header_limit import HeaderLimitMiddleware
 from api.edge.request_id import RequestIDMiddleware
 from api.edge.security_headers import SecurityHeadersConfig, SecurityHeadersMiddleware
 
@@ -28,20 +34,32 @@ def wrap_edge(
     graphql_path: str = "/graphql",
     after_client_ip: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
     trust_incoming_request_id: bool = True,
+    allowed_hosts: AllowedHostsConfig | None = None,
+    cors: CORSPolicy | None = None,
+    csrf: CSRFConfig | None = None,
 ) -> ASGIApp:
     """Return ``app`` behind the edge middleware. Outermost first:
 
-    security headers → request id + access log → client IP → ``after_client_ip`` (in the
+    security headers → request id + access log → header count/size (431) → allowed hosts
+    (400) → CORS (preflights answered here) → client IP → ``after_client_ip`` (in the
     given order; e.g. the IP block list, which needs the client IP) → body limit →
-    GraphQL content type → ``app``.
+    GraphQL content type → CSRF →
+    ``app``. The optional layers are left out when not given.
 
     Every answer from an inner layer (403, 413, 415, 500) therefore carries the
     security headers and the request id, and is access-logged with the client IP.
     """
-    wrapped: ASGIApp = GraphQLContentTypeMiddleware(app, path=graphql_path)
+    wrapped: ASGIApp = CSRFMiddleware(app, csrf) if csrf else app
+    wrapped = GraphQLContentTypeMiddleware(wrapped, path=graphql_path)
     wrapped = BodyLimitMiddleware(wrapped, max_body_bytes)
     for factory in reversed(after_client_ip):
         wrapped = factory(wrapped)
     wrapped = ClientIPMiddleware(wrapped, proxies)
+    if cors is not None:
+        wrapped = CORSMiddleware(wrapped, cors)
+    if allowed_hosts is not None:
+        # Litestar's own check, but at the edge so 404/405 answers are covered too.
+        wrapped = AllowedHostsMiddleware(wrapped, allowed_hosts)
+    wrapped = HeaderLimitMiddleware(wrapped)
     wrapped = RequestIDMiddleware(wrapped, trust_incoming=trust_incoming_request_id)
     return SecurityHeadersMiddleware(wrapped, security_headers)

@@ -1,0 +1,140 @@
+"""A real ``opendesk serve`` on 127.0.0.1: slow clients are cut off, oversized heads are
+refused, and ``dev-cert`` + ``--certfile/--keyfile`` serve HTTPS."""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import ssl
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+CLI = [sys.executable, "-m", "api.cli"]
+READ_TIMEOUT_SECONDS = 2
+MAX_SLOW_BYTES = 30  # at one byte a second: the server must cut us off well before
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(port: int, *extra: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _wait_until_up(server: subprocess.Popen[str], port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def server_port() -> Iterator[int]:
+    port = _free_port()
+    env = {**os.environ, "OPENDESK_REQUEST_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS)}
+    server = _start(port, env=env)
+    try:
+        _wait_until_up(server, port)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+@pytest.mark.usefixtures("db")
+def test_a_client_sending_a_byte_a_second_is_cut_off(server_port: int) -> None:
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 64
+    sent = 0
+    with socket.create_connection(("127.0.0.1", server_port), timeout=5) as connection:
+        # One byte a second until the server speaks (or we would have sent 30 bytes).
+        while sent < MAX_SLOW_BYTES and not select.select([connection], [], [], 1)[0]:
+            connection.sendall(request[sent : sent + 1])
+            sent += 1
+        answer = connection.recv(4096) if sent < MAX_SLOW_BYTES else b""
+
+    assert sent < MAX_SLOW_BYTES  # cut off while the head was still trickling in
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+
+
+@pytest.mark.usefixtures("db")
+def test_a_client_that_never_finishes_its_body_is_cut_off(server_port: int) -> None:
+    token = httpx.get(f"http://127.0.0.1:{server_port}/csrf", timeout=5).json()["csrfToken"]
+    head = (
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Cookie: opendesk_csrf={token}\r\nX-CSRF-Token: {token}\r\n"
+        "Content-Length: 1000\r\n\r\n{"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(head)  # then nothing: the body never comes
+        answer = connection.recv(4096)  # blocks until the server answers or closes
+        rest = connection.recv(4096)
+
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert rest == b""  # and the connection is closed
+
+
+@pytest.mark.usefixtures("db")
+def test_oversized_or_overfull_request_heads_are_refused_cleanly(server_port: int) -> None:
+    base = f"http://127.0.0.1:{server_port}/healthz"
+    big = httpx.get(base, headers={"x-big": "a" * 20_000}, timeout=5)
+    many = httpx.get(base, headers=[(f"x-h{i}", "1") for i in range(150)], timeout=5)
+    fine = httpx.get(base, headers={"x-small": "a" * 1000}, timeout=5)
+
+    assert big.status_code == 431
+    assert many.status_code == 431
+    assert fine.status_code == 200
+
+
+@pytest.mark.usefixtures("db")
+def test_dev_cert_then_serve_over_https(tmp_path: Path) -> None:
+    env = {**os.environ, "OPENDESK_VAR_DIR": str(tmp_path)}
+    made = subprocess.run([*CLI, "dev-cert"], capture_output=True, text=True, env=env, check=False)
+    again = subprocess.run([*CLI, "dev-cert"], capture_output=True, text=True, env=env, check=False)
+    certfile, keyfile = tmp_path / "dev-cert.pem", tmp_path / "dev-key.pem"
+    port = _free_port()
+    server = _start(
+        port,
+        "--certfile",
+        str(certfile),
+        "--keyfile",
+        str(keyfile),
+        env={
+            **os.environ  # the keys and database of the test run, not tmp_path's
+        },
+    )
+    try:
+        _wait_until_up(server, port)
+        context = ssl.create_default_context(cafile=str(certfile))
+        response = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=context, timeout=5)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+    assert made.returncode == 0, made.stderr
+    assert again.returncode == 1
+    assert "refusing to overwrite" in again.stderr
+    assert stat.S_IMODE(keyfile.stat().st_mode) == 0o600
+    assert response.status_code == 200
+    assert response.headers["strict-transport-security"].startswith("max-age=")
