@@ -15,20 +15,21 @@ class UserRecord:
     id: uuid.UUID
     organisation_id: uuid.UUID | None
     display_name: str
-    email: str
+    email: str | None  # None once the user's data key is destroyed (erased)
     phone: str | None
     role: Role
     is_active: bool
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> UserRecord:
+    def from_row(cls, row: dict[str, Any], email: str | None, phone: str | None) -> UserRecord:
+        """``row`` from the users table; ``email``/``phone`` already decrypted."""
         return cls(
             id=row["id"],
             organisation_id=row["organisation"],
             display_name=row["display_name"],
-            email=row["email"],
-            phone=row["phone"],
+            email=email,
+            phone=phone,
             role=Role(row["role"]),
             is_active=bool(row["is_active"]),
             created_at=row["created_at"],

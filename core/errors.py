@@ -51,3 +51,12 @@ class NotFound(ExpectedError):
 
     def __init__(self, message: str = "Not found.") -> None:
         super().__init__(message)
+
+
+class RateLimited(ExpectedError):
+    """Too many attempts of this kind; ``retryAfter`` says when to try again."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many attempts. Try again later.", retryAfter=max(int(retry_after), 1))

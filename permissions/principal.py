@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from permissions.roles import STAFF_ROLES, Role
@@ -18,6 +19,15 @@ class Principal:
     role: Role | None = None
     organisation_id: uuid.UUID | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # How the principal authenticated: a browser session or a partner API key.
+    session_id: str | None = None
+    api_key_id: uuid.UUID | None = None
+    authenticated_at: datetime | None = None
+    mfa_at: datetime | None = None
+
+    def has_recent_mfa(self, now: datetime, max_age_seconds: int) -> bool:
+        """Step-up: MFA completed within ``max_age_seconds`` in this session."""
+        return self.mfa_at is not None and (now - self.mfa_at).total_seconds() <= max_age_seconds
 
     @property
     def is_authenticated(self) -> bool:

@@ -13,20 +13,11 @@ from accounts.password_policy import PasswordPolicyConfig, check_password
 from accounts.passwords import PasswordHasher
 from core.errors import BadUserInput
 
-_default_hasher: PasswordHasher | None = None
-
-
-def password_hasher() -> PasswordHasher:
-    """The process's hasher (bounded concurrency is per process, so there is one)."""
-    global _default_hasher  # one per process by design
-    if _default_hasher is None:
-        _default_hasher = PasswordHasher()
-    return _default_hasher
-
 
 async def hash_new_password(
     password: str,
     *,
+    hasher: PasswordHasher,
     has_mfa: bool,
     user_inputs: Sequence[str],
     policy: PasswordPolicyConfig | None = None,
@@ -47,4 +38,4 @@ async def hash_new_password(
     if violations:
         reasons = " ".join(violation.message for violation in violations)
         raise BadUserInput(reasons, field=field)
-    return await password_hasher().hash(password)
+    return await hasher.hash(password)

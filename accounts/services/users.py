@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import asyncpg
+
 from accounts.emails import normalise_email
 from accounts.records import OrganisationRecord, UserRecord
+from accounts.services.contact import (
+    email_lookup,
+    opened_contacts,
+    sealed_contact,
+    sealed_phone,
+    user_id_for_email,
+)
 from accounts.tables import Organisation, User
 from core.errors import BadUserInput
 from core.text import clean_text
 from permissions.roles import Role
 
 DISPLAY_NAME_MAX = 120
+PHONE_MAX = 40
 ORGANISATION_NAME_MAX = 200
 _USER_COLUMNS = (
     User.id,
@@ -51,37 +62,63 @@ async def create_user(
         Organisation.id == organisation_id
     ):
         raise BadUserInput("Unknown organisation.", field="organisationId")
-    if await User.exists().where(User.email == normalised):
+    if await user_id_for_email(normalised) is not None:
         raise BadUserInput("A user with this email already exists.", field="email")
     now = datetime.now(UTC)
+    user_id = uuid.uuid4()
+    lookup, lookup_version = email_lookup(normalised)
+    contact = await sealed_contact(user_id, email=normalised, phone=None)
     user = User(
-        id=uuid.uuid4(),
+        id=user_id,
         organisation=organisation_id,
         display_name=name,
-        email=normalised,
-        phone=None,
+        email=contact["email"],
+        email_lookup=lookup,
+        email_lookup_version=lookup_version,
+        phone=contact["phone"],
         role=role.value,
         password_hash=password_hash,
         is_active=True,
         created_at=now,
         updated_at=now,
     )
-    await user.save()
+    try:
+        await user.save()
+    except (sqlite3.IntegrityError, asyncpg.UniqueViolationError):
+        # Two registrations of one address at once: the unique blind index decides.
+        raise BadUserInput("A user with this email already exists.", field="email") from None
     created = await get_user(user.id)
     assert created is not None  # noqa: S101 - written above
     return created
 
 
 async def get_user(user_id: uuid.UUID) -> UserRecord | None:
-    row = await User.select(*_USER_COLUMNS).where(User.id == user_id).first()
-    return UserRecord.from_row(row) if row else None
+    return (await users_by_ids([user_id])).get(user_id)
 
 
 async def users_by_ids(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, UserRecord]:
+    """Users with their contact data decrypted (None where it cannot be: erased)."""
     if not user_ids:
         return {}
     rows = await User.select(*_USER_COLUMNS).where(User.id.is_in(list(user_ids)))
-    return {row["id"]: UserRecord.from_row(row) for row in rows}
+    contacts = await opened_contacts(rows)
+    return {row["id"]: UserRecord.from_row(row, *contacts[row["id"]]) for row in rows}
+
+
+async def personal_words(user_id: uuid.UUID) -> tuple[str, ...]:
+    """What a user's password must not contain: its email and display name."""
+    record = await get_user(user_id)
+    if record is None:
+        return ()
+    return tuple(value for value in (record.email, record.display_name) if value)
+
+
+async def set_phone(user_id: uuid.UUID, phone: str | None) -> None:
+    """Store (encrypted) or clear a user's phone number."""
+    clean = clean_text(phone, field="phone", max_length=PHONE_MAX) if phone else None
+    await User.update(
+        {User.phone: await sealed_phone(user_id, clean), User.updated_at: datetime.now(UTC)}
+    ).where(User.id == user_id)
 
 
 async def organisations_by_ids(
