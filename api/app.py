@@ -13,8 +13,11 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from api.edge import SecurityHeadersConfig, TrustedProxyConfig, wrap_edge
+from api.edge_policy import edge_policies
+from api.graphiql import graphiql_assets_router
 from api.graphql import graphql_controller
 from api.health import healthz, readyz
+from api.limits import PrincipalRateLimited, RateLimiting, rate_limited_response
 from api.logging import configure_logging
 from api.resources import Resources
 from api.settings import Settings
@@ -26,13 +29,18 @@ MAX_JSON_BODY_BYTES = 1_000_000
 class OpenDeskApp:
     """The ASGI application: the Litestar app behind the edge middleware."""
 
-    def __init__(self, litestar: Litestar, settings: Settings) -> None:
+    def __init__(
+        self, litestar: Litestar, settings: Settings, rate_limiting: RateLimiting | None = None
+    ) -> None:
         self.litestar = litestar
         self._asgi = wrap_edge(
             litestar,
             proxies=TrustedProxyConfig(trusted_proxies=settings.trusted_proxies),
             security_headers=SecurityHeadersConfig(hsts=settings.tls),
             max_body_bytes=MAX_JSON_BODY_BYTES,
+            # IP blocks and the per-IP limit: after the client IP, before the body is read.
+            after_client_ip=[rate_limiting.edge_hook] if rate_limiting else [],
+            **edge_policies(settings, litestar.state["resources"].keyring),
         )
 
     @property
@@ -47,16 +55,23 @@ def create_app(settings: Settings) -> OpenDeskApp:
     """Raises KeyringError when the keys are unusable: nothing half-starts."""
     configure_logging(debug=settings.debug)
     resources = Resources.from_settings(settings)
+    rate_limiting = RateLimiting.from_settings(settings, resources.redis)
     schema = build_schema(
         SchemaConfig(production=settings.is_production, max_page_size=settings.max_page_size)
     )
     litestar = Litestar(
-        route_handlers=[healthz, readyz, graphql_controller(schema, settings)],
-        state=State({"settings": settings, "resources": resources}),
+        route_handlers=[
+            healthz,
+            readyz,
+            graphql_controller(schema, settings),
+            graphiql_assets_router(),
+        ],
+        state=State({"settings": settings, "resources": resources, "rate_limiting": rate_limiting}),
+        exception_handlers={PrincipalRateLimited: rate_limited_response},
         on_startup=[resources.open],
         on_shutdown=[resources.close],
         request_max_body_size=MAX_JSON_BODY_BYTES,
         debug=False,
         openapi_config=None,
     )
-    return OpenDeskApp(litestar, settings)
+    return OpenDeskApp(litestar, settings, rate_limiting)

@@ -26,6 +26,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo", action="store_true", help="development only: migrate and seed demo data first"
     )
+    serve.add_argument("--certfile", type=Path, help="PEM certificate: serve HTTPS")
+    serve.add_argument("--keyfile", type=Path, help="PEM private key for --certfile")
+
+    commands.add_parser("dev-cert", help="development: a self-signed pair under var/ (0600 key)")
+
+    schema = commands.add_parser("schema", help="the committed schema.graphql snapshot")
+    schema_commands = schema.add_subparsers(dest="schema_command", required=True)
+    schema_commands.add_parser("check", help="fail on breaking changes against schema.graphql")
+    schema_commands.add_parser("snapshot", help="write schema.graphql from the served schema")
 
     commands.add_parser("migrate", help="apply pending database migrations (idempotent)")
 
@@ -36,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
     init = keys_commands.add_parser("init", help="write a new key file (0600); never overwrites")
     init.add_argument("--file", required=True, type=Path)
+    keys_commands.add_parser("status", help="which key versions the stored data uses")
+    rotate = keys_commands.add_parser(
+        "rotate", help="new key version(s), data moved in resumable batches while serving"
+    )
+    rotate.add_argument("--family", choices=["kek", "blind_index", "all"], default="all")
+
+    policy = commands.add_parser("policy", help="the field policy")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    show = policy_commands.add_parser("show", help="print role x field → full/masked/denied")
+    show.add_argument("--markdown", action="store_true", help="as a Markdown table")
 
     users = commands.add_parser("users", help="manage users")
     users_commands = users.add_subparsers(dest="users_command", required=True)
@@ -65,8 +84,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "keys" and arguments.keys_command == "init":
             return commands.init_key_file(arguments.file)
+        if arguments.command == "keys" and arguments.keys_command == "status":
+            return asyncio.run(commands.key_status_command(settings))
+        if arguments.command == "keys" and arguments.keys_command == "rotate":
+            return asyncio.run(commands.rotate_keys_command(settings, arguments.family))
         if arguments.command == "serve":
-            return commands.serve(settings, demo=arguments.demo)
+            return commands.serve(
+                settings,
+                demo=arguments.demo,
+                certfile=arguments.certfile,
+                keyfile=arguments.keyfile,
+            )
+        if arguments.command == "dev-cert":
+            return commands.dev_cert(settings)
+        if arguments.command == "schema":
+            return commands.schema_check(write=arguments.schema_command == "snapshot")
+        if arguments.command == "policy" and arguments.policy_command == "show":
+            return commands.show_policy(markdown=arguments.markdown)
         if arguments.command == "migrate":
             return asyncio.run(commands.migrate_command(settings))
         if arguments.command == "seed":

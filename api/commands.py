@@ -27,11 +27,30 @@ def init_key_file(path: Path) -> int:
     return 0
 
 
-def serve(settings: Settings, *, demo: bool) -> int:
+def show_policy(*, markdown: bool) -> int:
+    from permissions.show import render_markdown, render_text
+
+    print(render_markdown() if markdown else render_text(), end="")
+    return 0
+
+
+def serve(
+    settings: Settings,
+    *,
+    demo: bool,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+) -> int:
     import asyncio
+    import os
 
-    import uvicorn
+    from api.server import ServerLimits, run_server
 
+    if (certfile is None) != (keyfile is None):
+        raise CommandError("--certfile and --keyfile go together")
+    for path in (certfile, keyfile):
+        if path is not None and not path.is_file():
+            raise CommandError(f"{path}: no such file")
     # Fail fast, with one line, before any worker starts: keys must be usable.
     load_app_keyring(settings)
     if demo:
@@ -39,20 +58,94 @@ def serve(settings: Settings, *, demo: bool) -> int:
             raise CommandError("--demo is for development only")
         asyncio.run(migrate_command(settings))
         asyncio.run(seed_demo_command(settings))
-    uvicorn.run(
-        "api.asgi:create_app_from_environment",
-        factory=True,
+    # Workers build their Settings from the environment: hand them the command-line
+    # values (bind address for the Host allowlist; TLS for Secure cookies and HSTS).
+    os.environ["OPENDESK_HOST"] = settings.host
+    os.environ["OPENDESK_PORT"] = str(settings.port)
+    os.environ["OPENDESK_WORKERS"] = str(settings.workers)
+    if certfile is not None:
+        os.environ["OPENDESK_TLS"] = "true"
+    run_server(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        server_header=False,
-        proxy_headers=False,  # the app resolves client IPs itself, from trusted proxies only
-        timeout_keep_alive=5,
-        timeout_graceful_shutdown=10,
-        h11_max_incomplete_event_size=16 * 1024,
-        log_level="warning",
-        access_log=False,
+        limits=ServerLimits(request_read_timeout=settings.request_read_timeout_seconds),
+        certfile=certfile,
+        keyfile=keyfile,
     )
+    return 0
+
+
+def dev_cert(settings: Settings) -> int:
+    from api.dev_cert import write_dev_cert
+
+    if settings.is_production:
+        raise CommandError("dev-cert is for development only")
+    try:
+        certfile, keyfile = write_dev_cert(settings.var_dir)
+    except FileExistsError as error:
+        raise CommandError(f"{error.args[0]} exists; refusing to overwrite") from None
+    print(f"wrote {certfile} and {keyfile} (0600); serve with")
+    print(f"  opendesk serve --certfile {certfile} --keyfile {keyfile}")
+    return 0
+
+
+def schema_check(*, write: bool) -> int:
+    from api.schema_snapshot import INTENTIONAL, SNAPSHOT, check_schema, current_sdl
+
+    served = current_sdl()
+    if write:
+        SNAPSHOT.write_text(served)
+        print(f"wrote {SNAPSHOT}")
+        return 0
+    if not SNAPSHOT.is_file():
+        raise CommandError(f"{SNAPSHOT} is missing; run `opendesk schema snapshot`")
+    intentional = INTENTIONAL.read_text() if INTENTIONAL.is_file() else ""
+    result = check_schema(SNAPSHOT.read_text(), served, intentional)
+    for line in result.breaking:
+        marker = "  (intentional)" if line not in result.unexplained else ""
+        print(f"breaking: {line}{marker}")
+    if not result.ok:
+        raise CommandError(
+            f"{len(result.unexplained)} breaking change(s); deprecate first, or list them in "
+            f"{INTENTIONAL}"
+        )
+    if not result.snapshot_current:
+        print(f"compatible changes: run `opendesk schema snapshot` and commit {SNAPSHOT}")
+    else:
+        print(f"{SNAPSHOT} matches the served schema")
+    return 0
+
+
+async def key_status_command(settings: Settings) -> int:
+    from api.key_rotation import key_status
+
+    resources = Resources.from_settings(settings)
+    await resources.open()
+    try:
+        status = await key_status()
+    finally:
+        await resources.close()
+    print("\n".join(status.lines()))
+    return 0
+
+
+async def rotate_keys_command(settings: Settings, family: str) -> int:
+    from api.key_rotation import rotate
+    from api.keys import key_file_path
+    from privacy.crypto import KeyFamily
+
+    families = (KeyFamily.KEK, KeyFamily.BLIND_INDEX) if family == "all" else (KeyFamily(family),)
+    resources = Resources.from_settings(settings)
+    await resources.open()
+    try:
+        rotated, moved = await rotate(key_file_path(settings), families)
+    finally:
+        await resources.close()
+    if rotated:
+        print(f"rotated {', '.join(f.value for f in families)}; moved {moved} rows to the new keys")
+    else:
+        print(f"finished an interrupted rotation: moved {moved} rows; run again to rotate")
     return 0
 
 
@@ -95,7 +188,12 @@ async def create_user_command(
     try:
         organisation_id = _parse_uuid(organisation) if organisation else None
         name = display_name or email.split("@", 1)[0]
-        password_hash = await hash_new_password(password, has_mfa=False, user_inputs=(email, name))
+        password_hash = await hash_new_password(
+            password,
+            hasher=resources.identity.hasher,
+            has_mfa=False,
+            user_inputs=(email, name),
+        )
         user = await create_user(
             email=email,
             display_name=name,

@@ -16,7 +16,12 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
-PICCOLO_APPS = ("accounts.piccolo_app", "desk.piccolo_app", "audit.piccolo_app")
+PICCOLO_APPS = (
+    "privacy.piccolo_app",
+    "accounts.piccolo_app",
+    "desk.piccolo_app",
+    "audit.piccolo_app",
+)
 
 
 def engine_from_url(database_url: str, *, timeout_seconds: float = 5.0) -> Engine:  # type: ignore[type-arg]

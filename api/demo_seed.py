@@ -14,6 +14,7 @@ from pathlib import Path
 from accounts.services.credentials import hash_new_password
 from accounts.services.users import create_organisation, create_user
 from accounts.tables import Organisation
+from api.identity_setup import password_hasher_for
 from api.settings import Settings
 from desk.services.comments import add_comment
 from desk.services.tickets import create_ticket
@@ -48,11 +49,12 @@ async def seed_demo(settings: Settings) -> Path:
         return credentials_path
     credentials: dict[str, dict[str, str]] = {}
     password_hashes: dict[Role, str] = {}
+    hasher = password_hasher_for(settings)
     for local_part, name, role in _DEMO_USERS:
         email = f"{local_part}@{DEMO_DOMAIN}"
         password = secrets.token_urlsafe(18)
         password_hashes[role] = await hash_new_password(
-            password, has_mfa=False, user_inputs=(email, name)
+            password, hasher=hasher, has_mfa=False, user_inputs=(email, name)
         )
         credentials[role.value] = {"email": email, "password": password}
     _write_private_file(credentials_path, json.dumps(credentials, indent=2) + "\n")

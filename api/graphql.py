@@ -13,11 +13,15 @@ from litestar.types import Dependencies
 from strawberry.litestar import make_graphql_controller
 
 from api.edge import REQUEST_ID_STATE_KEY, client_ip_from_scope
+from api.graphiql import graphiql_response
+from api.identity import ResponseSessionCookie, authenticate, session_token
+from api.limits import RateLimiting, enforce_principal_limit
+from api.resources import Resources
 from api.settings import Settings
-from permissions.principal import ANONYMOUS
 from schema.context import RequestContext
 
 _SUB_RESPONSE_KEY = "graphql_sub_response"
+_PRINCIPAL_KEY = "graphql_principal"
 
 
 def _new_response() -> Response[Any]:
@@ -25,18 +29,30 @@ def _new_response() -> Response[Any]:
 
 
 async def build_context(request: Request[Any, Any, Any], state: State) -> RequestContext:
-    """The principal comes from verified credentials only (anonymous until identity lands)."""
+    """The principal comes from verified credentials only (api/identity.py)."""
     settings: Settings = state.settings
+    resources: Resources = state.resources
     response = _new_response()
     # Kept on the request, not the controller: the controller instance is shared by
     # concurrent requests, so per-request state must not live on it.
     request.state[_SUB_RESPONSE_KEY] = response
+    client_ip = client_ip_from_scope(request.scope)
+    principal = await authenticate(request, settings, resources.identity, client_ip)
+    request.state[_PRINCIPAL_KEY] = principal  # for the GraphiQL decision
+    rate_limiting: RateLimiting = state.rate_limiting
+    # Raises PrincipalRateLimited (answered 429) before the request does any more work.
+    await enforce_principal_limit(rate_limiting.limiter, principal, client_ip, request.scope)
     return RequestContext.for_principal(
-        ANONYMOUS,
-        client_ip=client_ip_from_scope(request.scope),
+        principal,
+        client_ip=client_ip,
         request_id=request.scope["state"].get(REQUEST_ID_STATE_KEY),
         max_page_size=settings.max_page_size,
         http_response=response,
+        rate_limiter=rate_limiting.limiter,
+        identity=resources.identity,
+        session_token=session_token(request, settings),
+        user_agent=request.headers.get("user-agent", ""),
+        session_cookie=ResponseSessionCookie(response, settings),
     )
 
 
@@ -48,7 +64,8 @@ def graphql_controller(schema: strawberry.Schema, settings: Settings) -> type[An
     base = make_graphql_controller(
         schema,
         path="/graphql",
-        graphql_ide="graphiql" if settings.graphiql == "open" else None,
+        # Strawberry's page loads GraphiQL from a CDN: ours (render_graphql_ide) does not.
+        graphql_ide="graphiql" if settings.graphiql != "off" else None,
         allow_queries_via_get=False,
         subscription_protocols=(),
         multipart_uploads_enabled=False,
@@ -64,5 +81,9 @@ def graphql_controller(schema: strawberry.Schema, settings: Settings) -> type[An
         async def get_sub_response(self, request: Request[Any, Any, Any]) -> Response[Any]:
             response: Response[Any] = request.state[_SUB_RESPONSE_KEY]
             return response
+
+        async def render_graphql_ide(self, request: Request[Any, Any, Any]) -> Response[str]:
+            # Only after build_context authenticated the request; 404 for everyone else.
+            return graphiql_response(settings, request.state[_PRINCIPAL_KEY])
 
     return OpenDeskGraphQLController

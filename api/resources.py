@@ -8,8 +8,10 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from redis.asyncio import Redis
 
+from accounts.services.identity import Identity
 from api.database import bind_engine, engine_from_url
-from api.keys import load_app_keyring
+from api.identity_setup import build_identity
+from api.keys import install_app_keyring
 from api.settings import Settings
 from privacy.crypto import Keyring
 
@@ -19,6 +21,8 @@ class Resources:
     engine: Engine  # type: ignore[type-arg]
     redis: Redis | None
     keyring: Keyring
+    identity: Identity
+    pool_size: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
@@ -36,12 +40,19 @@ class Resources:
             if settings.redis_url
             else None
         )
-        return cls(engine=engine, redis=redis, keyring=load_app_keyring(settings))
+        keyring = install_app_keyring(settings)
+        return cls(
+            engine=engine,
+            redis=redis,
+            keyring=keyring,
+            identity=build_identity(settings, redis, keyring),
+            pool_size=settings.database_pool_size,
+        )
 
     async def open(self) -> None:
         bind_engine(self.engine)
-        if isinstance(self.engine, PostgresEngine):
-            await self.engine.start_connection_pool(min_size=1, max_size=10)
+        if isinstance(self.engine, PostgresEngine) and self.pool_size > 0:
+            await self.engine.start_connection_pool(min_size=1, max_size=self.pool_size)
 
     async def close(self) -> None:
         if isinstance(self.engine, PostgresEngine) and self.engine.pool is not None:

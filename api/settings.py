@@ -49,8 +49,117 @@ class Settings(BaseSettings):
     cors_allowed_origins: tuple[str, ...] = ()
     keys_file: Path | None = None
 
+    # From a request's first byte to its last; slower clients get 408 (slow-loris).
+    request_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     database_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # PostgreSQL connection pool per process; 0 opens a connection per query (tests,
+    # where test clients run the app on a loop of their own and a pool cannot be shared).
+    database_pool_size: int = Field(default=10, ge=0, le=200)
+
+    # argon2id (RFC 9106 second recommended option by default; see accounts/passwords.py).
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=1024, le=4 * 1024 * 1024)
+    argon2_parallelism: int = Field(default=4, ge=1, le=16)
+    # Concurrent hashes per process (each holds argon2_memory_kib): bounds memory.
+    argon2_max_concurrency: int | None = Field(default=None, ge=1, le=64)
+
+    # Sessions (OWASP ASVS 7.3: idle and absolute timeouts).
+    session_idle_seconds: int = Field(default=30 * 60, ge=60, le=24 * 3600)
+    session_lifetime_seconds: int = Field(default=12 * 3600, ge=300, le=30 * 24 * 3600)
+    session_samesite: Literal["lax", "strict"] = "lax"
+    registration_enabled: bool = False
+    # Where password-reset links point (the frontend's reset page; the token follows).
+    password_reset_link_base: str = "http://127.0.0.1:8000/reset-password#token="  # noqa: S105
+
+    # Rate limits ("N/second|minute|hour|day", the `limits` library's notation); the
+    # README "Rate limits" section gives each default's reason.
+    rate_limits_enabled: bool = True
+    rate_limit_ip: str = "300/minute"
+    rate_limit_user: str = "600/minute"
+    rate_limit_api_key: str = "1200/minute"
+    rate_limit_cost: str = "10000/hour"
+    rate_limit_login: str = "10/minute"
+    rate_limit_password_reset: str = "5/hour"  # noqa: S105 - a rate, not a secret
+    rate_limit_totp: str = "5/minute"
+    rate_limit_registration: str = "10/hour"
+    rate_limit_reveal: str = "30/hour"
+    # Classes refused (429) while Redis is unreachable; all others fall back to an
+    # in-process limiter and log loudly.
+    rate_limit_fail_closed: tuple[str, ...] = (
+        "login",
+        "password_reset",
+        "totp",
+        "registration",
+        "reveal",
+    )
+    rate_limit_allowlist: tuple[str, ...] = ()
+    rate_limit_ipv6_prefix: int = Field(default=64, ge=32, le=128)
+    rate_limit_storage_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
+    rate_limit_storage_retry_seconds: float = Field(default=1.0, gt=0, le=60)
+    ip_blocks_refresh_seconds: float = Field(default=0.5, gt=0, le=10)
+
+    @field_validator(
+        "rate_limit_ip",
+        "rate_limit_user",
+        "rate_limit_api_key",
+        "rate_limit_cost",
+        "rate_limit_login",
+        "rate_limit_password_reset",
+        "rate_limit_totp",
+        "rate_limit_registration",
+        "rate_limit_reveal",
+    )
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        import limits
+
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError("must read like 300/minute") from None
+        return value
+
+    @field_validator("rate_limit_allowlist")
+    @classmethod
+    def _allowlist_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for network in value:
+            if ipaddress.ip_network(network.strip()).prefixlen == 0:
+                raise ValueError(f"refusing to exempt every address ({network})")
+        return value
+
+    @field_validator("rate_limit_fail_closed")
+    @classmethod
+    def _known_limit_classes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = {"ip", "user", "api_key", "cost", "login", "password_reset", "totp"}
+        known |= {"registration", "reveal"}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown limit class {unknown[0]!r}")
+        return value
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _exact_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Credentials go to every listed origin, so "*" or a pattern is never acceptable.
+        import re
+
+        for origin in value:
+            if not re.fullmatch(
+                r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?|https?://\[[0-9a-fA-F:]+\](?::\d{1,5})?",
+                origin,
+            ):
+                raise ValueError(f"{origin!r} is not an exact origin like https://app.example")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _no_wildcard_host(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "*" in value:
+            raise ValueError('"*" would accept any Host header; list the host names')
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from permissions.enforcement import FieldPolicyGate, install_field_policy
+from schema.auth_guard import OneAuthenticationPerRequest
 from schema.errors import MaskUnexpectedErrors, ensure_error_codes
 from schema.guards import GuardsConfig, build_guard_extensions
+from schema.identity_fields import IdentityMutation, IdentityQuery
 from schema.mutations import Mutation
 from schema.queries import Query
+from schema.validation import ValidationCacheAfterGuards
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,12 @@ class SchemaConfig:
 
 
 class OpenDeskSchema(strawberry.Schema):
+    def __init__(self, *, query: type, mutation: type | None = None, **options: Any) -> None:
+        # The field policy is part of every schema: installed on each field reachable
+        # from the roots before strawberry converts the types (permissions.enforcement).
+        install_field_policy(*(root for root in (query, mutation) if root is not None))
+        super().__init__(query=query, mutation=mutation, **options)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -53,13 +65,17 @@ def build_schema(config: SchemaConfig) -> strawberry.Schema:
         # Guards before the caches: a document is size-checked before it is parsed (or
         # looked up), and refused documents are never validated or cached.
         *build_guard_extensions(config.guards()),
+        OneAuthenticationPerRequest,
+        # After the guards (a cheaper refusal wins), before execution: refuses a mutation
+        # selecting fields the principal can never see, so its resolver never runs.
+        FieldPolicyGate,
         # Factories: a fresh extension per request; the caches themselves are shared.
         lambda: ParserCache(maxsize=config.cache_size),
-        lambda: ValidationCache(maxsize=config.cache_size),
+        lambda: ValidationCacheAfterGuards(maxsize=config.cache_size),
     ]
     return OpenDeskSchema(
-        query=Query,
-        mutation=Mutation,
+        query=merge_types("Query", (Query, IdentityQuery)),
+        mutation=merge_types("Mutation", (Mutation, IdentityMutation)),
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=config.production),
     )

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from strawberry.types import Info as StrawberryInfo
 
+from accounts.services.identity import Identity
 from permissions.principal import ANONYMOUS, Principal
+from schema.guards.budget import RateLimiter
 from schema.loaders import Loaders
+
+
+class SessionCookie(Protocol):
+    """Writes the session cookie on this request's response (owned by the HTTP layer)."""
+
+    def set(self, token: str) -> None: ...
+
+    def clear(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -24,10 +34,27 @@ class RequestContext:
     introspection_allowed: bool = False
     # The HTTP response being built (cookies, headers); opaque to the schema layer.
     http_response: Any = None
+    # The request's field-policy view (audiences, memoised relations); made on first use
+    # by permissions.enforcement.view_of.
+    field_policy: Any = None
+    # The process's rate limiter (api.limits.Limiter), for per-action limits in resolvers.
+    rate_limiter: RateLimiter | None = None
+    # Merged into extensions.cost by CostLimit (the budget writes budgetRemaining, resetAt).
+    cost_extensions: dict[str, Any] = field(default_factory=dict)
+    # Identity services and the browser session this request came with (if any).
+    identity: Identity | None = None
+    session_token: str | None = None
+    user_agent: str = ""
+    session_cookie: SessionCookie | None = None
 
     @classmethod
     def for_principal(cls, principal: Principal, **values: object) -> RequestContext:
         return cls(principal=principal, loaders=Loaders(principal), **values)  # type: ignore[arg-type]
+
+    def require_identity(self) -> Identity:
+        if self.identity is None:
+            raise RuntimeError("identity services are not configured for this context")
+        return self.identity
 
 
 Info = StrawberryInfo[RequestContext, None]

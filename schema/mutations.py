@@ -9,6 +9,7 @@ from desk.services.tickets import create_ticket, update_ticket_status
 from desk.tables import TicketPriority
 from schema.context import Info
 from schema.ids import parse_id
+from schema.types.ip_blocks import IpBlockType, resolve_block_ip, resolve_unblock_ip
 from schema.types.tickets import CommentType, TicketPriorityEnum, TicketStatusEnum, TicketType
 
 
@@ -37,6 +38,13 @@ class UpdateTicketStatusInput:
 
 @strawberry.type
 class Mutation:
+    block_ip: IpBlockType = strawberry.mutation(
+        resolver=resolve_block_ip, description="Admins: block an address or network."
+    )
+    unblock_ip: bool = strawberry.mutation(
+        resolver=resolve_unblock_ip, description="Admins: end a block; false if none."
+    )
+
     @strawberry.mutation
     async def create_ticket(self, info: Info, input: CreateTicketInput) -> TicketType:
         organisation_id = (

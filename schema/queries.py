@@ -8,6 +8,7 @@ from accounts.services.users import get_user
 from desk.services.tickets import get_ticket, list_tickets
 from schema.context import Info
 from schema.ids import parse_id
+from schema.types.ip_blocks import IpBlockType, resolve_ip_blocks
 from schema.types.tickets import TicketConnection, TicketStatusEnum, TicketType
 from schema.types.users import UserType
 
@@ -44,3 +45,7 @@ class Query:
             status=status,
         )
         return TicketConnection.from_page(page)
+
+    ip_blocks: list[IpBlockType] = strawberry.field(
+        resolver=resolve_ip_blocks, description="Admins: IP blocks, newest first."
+    )

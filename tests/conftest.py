@@ -32,6 +32,17 @@ else:
     os.environ.pop("OPENDESK_REDIS_URL", None)
 os.environ["OPENDESK_VAR_DIR"] = str(_TEMP_DIR / "var")
 os.environ.setdefault("OPENDESK_ENV", "development")
+# Litestar's test clients send Host: testserver.local; the Host allowlist is always on.
+os.environ["OPENDESK_ALLOWED_HOSTS"] = (
+    '["127.0.0.1", "localhost", "testserver", "testserver.local"]'
+)
+# Test clients run the app on their own event loop; a pool bound to one loop cannot
+# serve the other, so the suite's app opens a connection per query.
+os.environ["OPENDESK_DATABASE_POOL_SIZE"] = "0"
+# Cheap argon2 for the suite's many logins; the real parameters are measured in bench/.
+os.environ["OPENDESK_ARGON2_TIME_COST"] = "1"
+os.environ["OPENDESK_ARGON2_MEMORY_KIB"] = "1024"
+os.environ["OPENDESK_ARGON2_PARALLELISM"] = "1"
 
 
 def pytest_report_header() -> str:
@@ -63,8 +74,12 @@ def settings():  # type: ignore[no-untyped-def]
 async def database(settings) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
     """Create this run's database, apply the migrations, drop it at the end."""
     from api.database import bind_engine, engine_from_url
+    from api.keys import load_app_keyring
     from api.migrate import migrate
+    from privacy.keys_in_use import install_keyring
 
+    # Services encrypt personal columns with the process keyring (development keys here).
+    install_keyring(load_app_keyring(settings))
     if BACKENDS.postgres_server_url:
         await _create_postgres_database()
     await migrate(settings)
@@ -88,11 +103,14 @@ async def db(database) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
 
 
 async def _empty_tables() -> None:
-    from accounts.tables import Organisation, User
-    from audit.tables import AuditEvent
-    from desk.tables import Attachment, Comment, Ticket
+    """Delete every row of every app table, children before parents."""
+    from piccolo.apps.migrations.tables import Migration
+    from piccolo.table import sort_table_classes
 
-    for table in (Attachment, Comment, Ticket, User, Organisation, AuditEvent):
+    from api.database import all_tables
+
+    tables = [table for table in all_tables() if table is not Migration]
+    for table in reversed(sort_table_classes(tables)):
         await table.delete(force=True)
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from accounts.services.contact import user_id_for_email
+from accounts.services.users import get_user
 from accounts.tables import Organisation, User
 from desk.tables import Ticket
 
@@ -80,11 +82,8 @@ async def test_seed_demo_writes_private_credentials_and_is_idempotent(settings) 
     assert await Organisation.count() == 1
     assert await User.count() == 4
     assert await Ticket.count() == 3
-    stored = (
-        await User.select(User.password_hash)
-        .where(User.email == credentials["agent"]["email"])
-        .first()
-    )
+    agent_id = await user_id_for_email(credentials["agent"]["email"])
+    stored = await User.select(User.password_hash).where(User.id == agent_id).first()
     assert stored["password_hash"].startswith("$argon2id$")
     assert credentials["agent"]["password"] not in stored["password_hash"]
 
@@ -104,8 +103,10 @@ async def test_users_create_reads_the_password_from_stdin() -> None:
     )
 
     assert result.returncode == 0, result.stderr
-    row = await User.select(User.email, User.role, User.password_hash).first()
-    assert row["email"] == "agent.smith@example.com"
+    row = await User.select(User.id, User.email, User.role, User.password_hash).first()
+    record = await get_user(row["id"])
+    assert record.email == "agent.smith@example.com"
+    assert "agent.smith" not in row["email"]  # stored as ciphertext
     assert row["role"] == "agent"
     assert password not in result.stdout + result.stderr
     assert row["password_hash"].startswith("$argon2id$")
@@ -166,7 +167,11 @@ def test_serve_answers_health_and_graphql() -> None:
                 assert server.poll() is None, server.stderr.read() if server.stderr else ""
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
-        graphql = httpx.post(f"{base}/graphql", json={"query": "{ me { id } }"}, timeout=5)
+        with httpx.Client(base_url=base, timeout=5) as browser:
+            token = browser.get("/csrf").json()["csrfToken"]
+            graphql = browser.post(
+                "/graphql", json={"query": "{ me { id } }"}, headers={"x-csrf-token": token}
+            )
     finally:
         server.terminate()
         server.wait(timeout=15)

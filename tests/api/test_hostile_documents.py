@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
+from tests.csrf_helpers import with_csrf
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("db")
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     async with AsyncTestClient(app=create_app(settings)) as test_client:
-        yield test_client
+        yield await with_csrf(test_client)
 
 
 def _aliases(count: int) -> str:
@@ -45,6 +46,12 @@ HOSTILE = [
     ("unbalanced braces", "{ me { " * 200, {"GRAPHQL_PARSE_FAILED", "DEPTH_LIMIT_EXCEEDED"}),
     ("1 MB of fields", "{ me { " + "id " * 300_000 + "} }", {"DOCUMENT_TOO_LARGE"}),
     ("1 MB comment", "#" + "x" * 900_000 + "\n{ me { id } }", {"DOCUMENT_TOO_LARGE"}),
+    ("16 aliases (valid document)", _aliases(16), {"TOO_MANY_ALIASES"}),
+    (
+        "5 mutations",
+        "mutation { " + " ".join(f"m{n}: logout" for n in range(5)) + " }",
+        {"TOO_MANY_MUTATIONS"},
+    ),
     (
         "page size over the cap",
         "{ tickets(first: 1000) { edges { node { id } } } }",

@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
+from tests.csrf_helpers import with_csrf
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("db")
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     async with AsyncTestClient(app=create_app(settings)) as test_client:
-        yield test_client
+        yield await with_csrf(test_client)
 
 
 async def test_healthz_answers_ok(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
