@@ -1,0 +1,119 @@
+"""The GraphQL documents the benchmark sends, as ready-to-send JSON request bodies.
+
+Normal documents are the issue's reference queries; hostile documents are built to
+stay just under the product's 1 MB body limit where they are meant to be big, so the
+product judges them in the GraphQL layer rather than the edge's body limit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+BODY_LIMIT_BYTES = 1_000_000
+# Just under the body limit, leaving room for the JSON envelope {"query": "..."}.
+HOSTILE_TARGET_BYTES = BODY_LIMIT_BYTES - 1_000
+
+ME = "query Me { me { id displayName role } }"
+TICKETS = (
+    "query Tickets { tickets(first: 20) { edges { node { subject "
+    "requester { displayName } comments(first: 5) { body } } } } }"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A named request body; ``body`` is the exact bytes sent as the POST body."""
+
+    name: str
+    body: bytes
+
+    @classmethod
+    def of(cls, name: str, query: str) -> Document:
+        return cls(name=name, body=json.dumps({"query": query}).encode())
+
+
+# The issue's "users-heavy" page: 50 tickets, each with its requester's contact data.
+TICKETS_50_EMAIL = (
+    "query Requesters { tickets(first: 50) { edges { node { requester { displayName email } } } } }"
+)
+TICKETS_50_NO_EMAIL = (
+    "query Requesters { tickets(first: 50) { edges { node { requester { displayName } } } } }"
+)
+ME_ID = "query MeId { me { id } }"
+LOGIN = (
+    "mutation Login($email: String!, $password: String!) { "
+    "login(email: $email, password: $password) { sessionExpiresAt mfaEnrolmentRequired } }"
+)
+
+
+def normal_documents() -> dict[str, Document]:
+    return {
+        "me": Document.of("me", ME),
+        "tickets": Document.of("tickets", TICKETS),
+        "me_id": Document.of("me_id", ME_ID),
+        "tickets50_email": Document.of("tickets50_email", TICKETS_50_EMAIL),
+        "tickets50_no_email": Document.of("tickets50_no_email", TICKETS_50_NO_EMAIL),
+    }
+
+
+def login_documents(emails: list[str], password: str) -> tuple[Document, ...]:
+    """One ``login`` body per seeded login user (correct credentials), in order."""
+    return tuple(
+        Document(
+            name=f"login_{index}",
+            body=json.dumps(
+                {"query": LOGIN, "variables": {"email": email, "password": password}}
+            ).encode(),
+        )
+        for index, email in enumerate(emails)
+    )
+
+
+def aliases_document(count: int = 5_000) -> Document:
+    """``count`` aliased copies of ``me`` in one operation (alias amplification)."""
+    selections = " ".join(f"a{index}: me {{ id }}" for index in range(count))
+    return Document.of("aliases_5000", f"query Aliases {{ {selections} }}")
+
+
+def depth_document(depth: int = 200) -> Document:
+    """A selection nested ``depth`` levels deep (recursion / nesting attack)."""
+    opening = "me { " + "organisation { " * (depth - 2)
+    closing = "}" * (depth - 1)
+    return Document.of("depth_200", f"query Deep {{ {opening}id {closing} }}")
+
+
+def fields_document(target_bytes: int = HOSTILE_TARGET_BYTES) -> Document:
+    """One ``me`` selection repeated until the body is just under ``target_bytes``."""
+    prefix, suffix = "query Fields { me { ", "} }"
+    field = "id "
+    count = (target_bytes - len(prefix) - len(suffix) - 16) // len(field)
+    return Document.of("fields_1mb", prefix + field * count + suffix)
+
+
+def comment_document(target_bytes: int = HOSTILE_TARGET_BYTES) -> Document:
+    """A valid cheap query padded with a comment to just under ``target_bytes``."""
+    head = "query Padded { me { id } }\n#"
+    padding = "x" * (target_bytes - len(head) - 16)
+    return Document.of("comment_1mb", head + padding + "\n")
+
+
+def hostile_documents() -> dict[str, Document]:
+    """Every hostile document, by name; each body stays under the 1 MB body limit."""
+    documents = [aliases_document(), depth_document(), fields_document(), comment_document()]
+    for document in documents:
+        assert len(document.body) < BODY_LIMIT_BYTES, document.name
+    return {document.name: document for document in documents}
+
+
+def guard_probes() -> dict[str, Document]:
+    """Small, valid documents just over the product's default alias and directive limits
+    (15 and 20): the size guard does not see them, so only those guards can refuse them.
+    Not timed; the refusal scenario reports whether each was refused."""
+    aliases = " ".join(f"a{index}: __typename" for index in range(16))
+    # No aliases here, so that only the directive guard can object.
+    directives = " ".join("__typename @include(if: true)" for _ in range(21))
+    return {
+        "aliases_16": Document.of("aliases_16", f"query Probe {{ {aliases} }}"),
+        "directives_21": Document.of("directives_21", f"query Probe {{ {directives} }}"),
+    }

@@ -1,0 +1,46 @@
+"""How long and how hard the suite runs: one Plan for ``--quick``, one for the full suite.
+
+Budgets (wall clock, including start-up and seeding): quick ≈ 2 minutes, full ≈ 10
+minutes, of which 5 are the memory soak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    name: str
+    rounds: int  # A/B rounds per comparison (order alternates AB, BA, …)
+    seconds: int  # one wrk run under normal load
+    refusal_seconds: int  # one wrk run timing a refusal (one connection)
+    warmup_seconds: int  # per server and document, before the rounds (not reported)
+    soak_seconds: int
+    soak_samples: int
+    argon2_runs: int  # in-process hash + verify pairs per argon2 parameter set
+    connections: int = 16  # the issue's reference load
+    # The login stream: enough connections to keep every argon2 slot of the server busy.
+    login_connections: int = 4
+
+
+QUICK = Plan(
+    name="quick",
+    rounds=3,
+    seconds=2,
+    refusal_seconds=1,
+    warmup_seconds=1,
+    soak_seconds=16,
+    soak_samples=4,
+    argon2_runs=7,
+)
+FULL = Plan(
+    name="full",
+    rounds=5,
+    seconds=4,
+    refusal_seconds=2,
+    warmup_seconds=1,
+    soak_seconds=300,
+    soak_samples=10,
+    argon2_runs=21,
+)

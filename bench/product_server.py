@@ -1,0 +1,88 @@
+"""The product, served by its own ``serve`` command, with a fixed principal injected.
+
+Authentication needs credentials the load generator does not have, and anonymous
+callers see no tickets. To measure the ticket query on real work, the benchmark starts
+the product exactly as an operator would — ``python -m api.cli serve --host 127.0.0.1
+--port P --workers N`` (same key check, server, options and ``create_app(settings)``) —
+with ``bench/inject`` on ``PYTHONPATH``. Its ``sitecustomize`` calls
+:func:`install_principal_injection` in every process of that server (workers included),
+which wraps ``api.graphql.build_context``: the product's function runs unchanged
+(authentication, per-principal rate limit, request id, …), then the context's principal
+and loaders are replaced by the agent named in ``BENCH_PRINCIPAL``.
+
+That wrapper exists only in the benchmark's server processes; the product has no such
+switch and nothing outside ``bench/`` can turn it on. Every other layer (edge
+middleware, CSRF, guards, caches, limiter, scoped services) is the product's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+
+from permissions.principal import Principal, user_principal
+from permissions.roles import Role
+from schema.context import RequestContext
+from schema.loaders import Loaders
+
+PRINCIPAL_VARIABLE = "BENCH_PRINCIPAL"
+INJECT_DIR = Path(__file__).resolve().parent / "inject"
+REPOSITORY = INJECT_DIR.parent.parent
+
+
+def principal_from_environment() -> Principal:
+    """The principal in ``BENCH_PRINCIPAL``; a missing or bad value stops start-up."""
+    raw = os.environ.get(PRINCIPAL_VARIABLE)
+    if not raw:
+        raise SystemExit(f"bench: {PRINCIPAL_VARIABLE} is not set")
+    values = json.loads(raw)
+    organisation = values.get("organisation_id")
+    return user_principal(
+        uuid.UUID(values["user_id"]),
+        Role(values["role"]),
+        uuid.UUID(organisation) if organisation else None,
+    )
+
+
+def install_principal_injection() -> None:
+    """Wrap ``api.graphql.build_context`` so every request acts as the bench principal.
+
+    Must run before ``create_app`` builds the GraphQL route (graphql_controller reads
+    the module attribute then); ``sitecustomize`` runs it at interpreter start-up.
+    """
+    import api.graphql
+
+    principal = principal_from_environment()
+    product_build_context = api.graphql.build_context
+
+    # Same parameter names and types as the product's function: Litestar injects by them.
+    async def build_context_as_principal(
+        request: Request[Any, Any, Any], state: State
+    ) -> RequestContext:
+        context = await product_build_context(request, state)
+        return dataclasses.replace(context, principal=principal, loaders=Loaders(principal))
+
+    api.graphql.build_context = build_context_as_principal
+
+
+def serve_command(port: int, workers: int) -> list[str]:
+    """The product's own serve command, bound to 127.0.0.1."""
+    return [
+        sys.executable, "-m", "api.cli", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+    ]  # fmt: skip
+
+
+def serve_environment(environment: dict[str, str]) -> dict[str, str]:
+    """``environment`` plus the injection directory (and the repository, for ``bench``)."""
+    existing = environment.get("PYTHONPATH")
+    path = os.pathsep.join([str(INJECT_DIR), str(REPOSITORY), *([existing] if existing else [])])
+    return {**environment, "PYTHONPATH": path}
