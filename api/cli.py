@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     show = policy_commands.add_parser("show", help="print role x field → full/masked/denied")
     show.add_argument("--markdown", action="store_true", help="as a Markdown table")
 
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands.add_parser("verify", help="check every link of the hash chain")
+
     users = commands.add_parser("users", help="manage users")
     users_commands = users.add_subparsers(dest="users_command", required=True)
     create = users_commands.add_parser("create", help="create a user; password read from stdin")
@@ -84,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "keys" and arguments.keys_command == "init":
             return commands.init_key_file(arguments.file)
+        if arguments.command == "audit" and arguments.audit_command == "verify":
+            return asyncio.run(commands.verify_audit_command(settings))
         if arguments.command == "keys" and arguments.keys_command == "status":
             return asyncio.run(commands.key_status_command(settings))
         if arguments.command == "keys" and arguments.keys_command == "rotate":

@@ -117,6 +117,24 @@ def schema_check(*, write: bool) -> int:
     return 0
 
 
+async def verify_audit_command(settings: Settings) -> int:
+    from audit.trail import verify_trail
+
+    resources = Resources.from_settings(settings)
+    await resources.open()
+    try:
+        result = await verify_trail()
+    finally:
+        await resources.close()
+    if not result.intact:
+        raise CommandError(
+            f"audit trail broken at entry {result.first_broken_id} "
+            f"(after {result.entries} intact entries)"
+        )
+    print(f"audit trail intact: {result.entries} entries")
+    return 0
+
+
 async def key_status_command(settings: Settings) -> int:
     from api.key_rotation import key_status
 

@@ -25,7 +25,9 @@ class AuditEvent(Table, tablename="audit_events"):
     target_type = Varchar(length=32, null=True, default=None)
     target_id = Varchar(length=64, null=True, default=None)
     details = JSON(default="{}")
-    previous_hash = Varchar(length=64)
+    # Unique: each entry has exactly one successor, so two writers racing for the same
+    # predecessor cannot fork the chain (the loser retries on the new head).
+    previous_hash = Varchar(length=64, unique=True)
     entry_hash = Varchar(length=64, unique=True)
 
 

@@ -234,6 +234,8 @@ POLICY: dict[str, TypePolicy] = {
             "createApiKey": everyone(ADMIN),
             "rotateApiKey": everyone(ADMIN),
             "revokeApiKey": everyone(ADMIN),
+            # Full values on purpose: step-up MFA, a reason and an audit event each time.
+            "revealPersonalData": everyone(ADMIN),
         },
     ),
     "User": TypePolicy(
@@ -334,6 +336,10 @@ POLICY: dict[str, TypePolicy] = {
                 "createdAt",
             )
         },
+    ),
+    "RevealedPersonalData": TypePolicy(
+        Subject.NONE,
+        {name: everyone(ADMIN) for name in ("userId", "email", "phone")},
     ),
     "CreatedApiKey": TypePolicy(Subject.NONE, {"apiKey": everyone(ADMIN), "key": everyone(ADMIN)}),
     "IpBlock": TypePolicy(

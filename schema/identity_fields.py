@@ -12,6 +12,7 @@ from accounts.services import (
     mfa,
     password_flows,
     registration,
+    reveal,
     sessions,
 )
 from accounts.services.users import get_user
@@ -25,6 +26,7 @@ from schema.types.identity import (
     CreatedApiKeyType,
     LoginPayload,
     RecoveryCodesType,
+    RevealedPersonalDataType,
     SessionType,
     TotpEnrolmentType,
 )
@@ -272,6 +274,31 @@ class IdentityMutation:
             context.require_identity(), context.principal, parse_id(id, field="id")
         )
         return CreatedApiKeyType(api_key=ApiKeyType(record=record), key=key)
+
+    @strawberry.mutation(
+        description="Admins with a recent MFA check: a user's full contact data, with a "
+        "reason; every reveal is written to the audit trail."
+    )
+    async def reveal_personal_data(
+        self, info: Info, user_id: strawberry.ID, fields: list[str], reason: str
+    ) -> RevealedPersonalDataType:
+        context = info.context
+        _bounded(reason, 1000, "reason")
+        await _limit(context, "reveal", subject=str(context.principal.user_id))
+        revealed = await reveal.reveal_personal_data(
+            context.require_identity(),
+            context.principal,
+            user_id=parse_id(user_id, field="userId"),
+            fields=fields[:10],
+            reason=reason,
+            client_ip=context.client_ip,
+            request_id=context.request_id,
+        )
+        return RevealedPersonalDataType(
+            user_id=strawberry.ID(str(revealed.user_id)),
+            email=revealed.email,
+            phone=revealed.phone,
+        )
 
     @strawberry.mutation(description="Revoke a partner key at once.")
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> bool:

@@ -112,3 +112,10 @@ class CreateApiKeyInput:
     organisation_id: strawberry.ID | None = None
     expires_at: datetime | None = None
     allowed_networks: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(name="RevealedPersonalData")
+class RevealedPersonalDataType:
+    user_id: strawberry.ID
+    email: str | None
+    phone: str | None

@@ -207,3 +207,39 @@ async def test_api_keys_need_an_admin_with_recent_mfa(
     )
 
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_admin_reveal_over_http_is_audited(
+    app: OpenDeskApp,
+    local: Identity,
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    from audit.tables import AuditEvent
+    from tests.factories import make_user
+
+    customer = await make_user(Role.customer, email="over.http@example.com")
+    admin = await user_with_password(local, Role.admin)
+    first = await authentication.login(
+        local, email=admin.email, password=PASSWORD, client_ip="10.1.1.2", user_agent="t"
+    )
+    enrolment = await mfa.enroll_totp(local, principal_for_session(first.record))
+    totp = pyotp.TOTP(enrolment.secret)
+    await mfa.confirm_totp(
+        local,
+        principal_for_session(first.record),
+        totp.at(datetime.now(UTC) - timedelta(seconds=30)),
+    )
+    await _gql(client, LOGIN, email=admin.email, password=PASSWORD, totp=totp.now())
+
+    revealed = await _gql(
+        client,
+        """mutation($id: ID!) { revealPersonalData(userId: $id, fields: ["email"],
+             reason: "Calling back about their open ticket") { email phone } }""",
+        id=str(customer.id),
+    )
+
+    assert revealed.json()["data"]["revealPersonalData"] == {
+        "email": "over.http@example.com",
+        "phone": None,
+    }
+    assert await AuditEvent.count() == 1

@@ -173,6 +173,17 @@ async def ip_block(identity: Identity) -> Payload:
     )
 
 
+async def revealed(identity: Identity) -> Payload:
+    user_id = str(uuid.uuid4())
+    email, phone = "revealed@example.com", "+44 20 7946 0333"
+    return Payload(
+        "revealed(userId: $id, email: $email, phone: $phone)",
+        "$id: ID!, $email: String!, $phone: String!",
+        {"id": user_id, "email": email, "phone": phone},
+        {"userId": user_id, "email": email, "phone": phone},
+    )
+
+
 PAYLOADS: dict[str, Callable[[Identity], Awaitable[Payload]]] = {
     "LoginPayload": login_payload,
     "TotpEnrolment": totp_enrolment,
@@ -180,4 +191,5 @@ PAYLOADS: dict[str, Callable[[Identity], Awaitable[Payload]]] = {
     "ApiKey": api_key,
     "CreatedApiKey": created_api_key,
     "IpBlock": ip_block,
+    "RevealedPersonalData": revealed,
 }

@@ -31,6 +31,7 @@ from schema.types.identity import (
     CreatedApiKeyType,
     LoginPayload,
     RecoveryCodesType,
+    RevealedPersonalDataType,
     SessionType,
     TotpEnrolmentType,
 )
@@ -121,6 +122,10 @@ class Probe:
     ) -> CreatedApiKeyType | None:
         record = await _api_key(info, id)
         return CreatedApiKeyType(api_key=ApiKeyType(record=record), key=key) if record else None
+
+    @strawberry.field
+    def revealed(self, user_id: strawberry.ID, email: str, phone: str) -> RevealedPersonalDataType:
+        return RevealedPersonalDataType(user_id=user_id, email=email, phone=phone)
 
     @strawberry.field
     async def ip_block(self, id: strawberry.ID) -> IpBlockType | None:
