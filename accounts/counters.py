@@ -20,6 +20,10 @@ class CounterStore(Protocol):
 
     async def reset(self, *keys: str) -> None: ...
 
+    async def release(self, key: str) -> None:
+        """Take back one earlier increment (never below zero)."""
+        ...
+
     async def expire(self, key: str, seconds: int) -> None:
         """Make ``key`` expire ``seconds`` from now."""
         ...
@@ -51,6 +55,11 @@ class MemoryCounterStore:
     async def reset(self, *keys: str) -> None:
         for key in keys:
             self._values.pop(key, None)
+
+    async def release(self, key: str) -> None:
+        entry = self._live(key)
+        if entry is not None:
+            self._values[key] = (entry[0], max(entry[1] - 1, 0))
 
     async def expire(self, key: str, seconds: int) -> None:
         entry = self._live(key)
@@ -84,6 +93,14 @@ class RedisCounterStore:
     async def reset(self, *keys: str) -> None:
         if keys:
             await self._redis.delete(*(self._key(key) for key in keys))
+
+    async def release(self, key: str) -> None:
+        # DECR only an existing counter: a missing one has nothing to take back.
+        full_key = self._key(key)
+        if await self._redis.exists(full_key):
+            value = await self._redis.decr(full_key)
+            if int(value) < 0:
+                await self._redis.set(full_key, 0, keepttl=True)
 
     async def expire(self, key: str, seconds: int) -> None:
         await self._redis.expire(self._key(key), max(seconds, 1))

@@ -68,9 +68,13 @@ class LoginThrottle:
         return LoginAttempt(allowed=True)
 
     async def succeeded(self, account: str, client_ip: str) -> None:
-        """A correct login resets the pair's counter (not the account's or the IP's)."""
-        pair_key, _ = self._scopes(account, client_ip)["pair"]
-        await self._counters.reset(pair_key)
+        """A correct login resets the pair's counter and takes its own attempt back from
+        the account's and the IP's, so only failures accumulate there (many colleagues
+        signing in from one office address never lock it)."""
+        scopes = self._scopes(account, client_ip)
+        await self._counters.reset(scopes["pair"][0])
+        await self._counters.release(scopes["account"][0])
+        await self._counters.release(scopes["ip"][0])
 
     async def _lock(self, key: str) -> int:
         level = await self._counters.incr(f"{key}:level", self.config.level_memory_seconds)

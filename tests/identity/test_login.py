@@ -169,3 +169,26 @@ async def test_admin_without_mfa_gets_no_role_until_enrolled(identity: Identity)
     session = await _login(identity, admin.email, PASSWORD)
 
     assert session.record.role is None
+
+
+async def test_successful_logins_from_one_office_address_never_lock_it(
+    identity: Identity,
+) -> None:
+    from dataclasses import replace
+
+    from accounts.lockout import LockoutConfig
+
+    identity.config = replace(identity.config, lockout=LockoutConfig(ip_threshold=5))
+    identity.throttle.config = identity.config.lockout
+    colleagues = [await user_with_password(identity) for _ in range(8)]
+
+    for colleague in colleagues:
+        await _login(identity, colleague.email, PASSWORD, ip="192.0.2.200")
+
+    # Failures still count towards the address: credential stuffing from it is stopped.
+    for colleague in colleagues[:5]:
+        with pytest.raises(LoginFailed):
+            await _login(identity, colleague.email, "wrong wrong wrong", ip="192.0.2.200")
+    with pytest.raises(LoginFailed) as locked:
+        await _login(identity, colleagues[5].email, "wrong again wrong", ip="192.0.2.200")
+    assert "retryAfter" in locked.value.extensions
