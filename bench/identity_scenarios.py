@@ -1,10 +1,12 @@
-"""Scenarios of the identity and privacy work: password hashing cost, cheap-query latency
-under a login stream, the rate limiter's overhead, the cost of contact data.
+"""Scenarios of the identity and privacy work: password hashing cost, the rate
+limiter's overhead, the cost of contact data (login_p99 is in ``bench/login_scenario.py``).
 
 Same rules as ``bench/scenarios.py``: every figure is an A/B pair from interleaved
 rounds, and each scenario first checks with real requests that it measures what it
-says. Login and `me` here use real sessions from real ``login`` mutations on product
-servers started without the bench principal injection.
+says. The limiter servers are started without the bench principal injection and are
+used with real sessions from real ``login`` mutations. The in-process timings run as
+pinned subprocesses (``bench/argon2_timing.py``, ``limiter_timing.py``,
+``decryption_timing.py``) with the servers' settings.
 """
 
 from __future__ import annotations
@@ -13,28 +15,23 @@ import json
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 from bench.context import Bench, answer
-from bench.documents import login_documents
 from bench.scenario_support import ScenarioError, load_figures
-from bench.servers import REPOSITORY, Server, delete_redis_prefix, sign_in
-from bench.stats import Figure, Spread, Target, interleave
-from bench.wrk import Load, WrkResult
+from bench.servers import REPOSITORY
+from bench.sessions import check_session, delete_redis_prefix, login_users, sign_in
+from bench.stats import Figure, Spread, interleave
 
-LOGIN_P99_TARGET = 1.5
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/14"
-# The login server trusts the loopback as its reverse proxy, so each login can come
-# from its own client address (wrk sets X-Forwarded-For): the product's login lockout
-# counts every attempt per address (100 per 15 minutes), successful ones included.
-LOGIN_SERVER_SETTINGS = {"OPENDESK_TRUSTED_PROXIES": '["127.0.0.1/32"]'}
 
 
-def _run_timing(bench: Bench, module: str, runs: int, cpus: str | None) -> dict[str, Any]:
-    """``python -m <module> RUNS`` pinned to ``cpus``, with the servers' settings."""
-    command = [sys.executable, "-m", module, str(runs)]
+def _run_timing(
+    bench: Bench, module: str, runs: int, cpus: str | None, *arguments: str
+) -> dict[str, Any]:
+    """``python -m <module> RUNS …`` pinned to ``cpus``, with the servers' settings."""
+    command = [sys.executable, "-m", module, str(runs), *arguments]
     if cpus is not None:
         command = ["taskset", "-c", cpus, *command]
     completed = subprocess.run(
@@ -80,76 +77,6 @@ def argon2_cost(bench: Bench) -> list[Figure]:
     return figures
 
 
-def _login_users(bench: Bench) -> tuple[list[str], str]:
-    users = bench.seed.get("login_users") or {}
-    emails, password = users.get("emails"), users.get("password")
-    if not emails or not password:
-        raise ScenarioError("the seed made no login users")
-    return list(emails), str(password)
-
-
-def _check_session(server: Server, document: Any, display_name: str | None = None) -> None:
-    response = answer(server, document)
-    me = (response.get("data") or {}).get("me")
-    if not me or response.get("errors") or me.get("id") is None:
-        raise ScenarioError(f"{server.name}: `me` has no signed-in user: {str(response)[:300]}")
-    if display_name is not None and me.get("displayName") != display_name:
-        raise ScenarioError(f"{server.name}: `me` is not {display_name}: {str(response)[:300]}")
-
-
-def login_p99(bench: Bench) -> list[Figure]:
-    """`{ me { id } }` (real session) alone vs while a second wrk sends correct logins."""
-    emails, password = _login_users(bench)
-    logins = Load(
-        documents=login_documents(emails, password),
-        connections=bench.plan.login_connections,
-        seconds=bench.plan.seconds + 1,
-        forwarded_for=True,
-        count_graphql_errors=True,
-    )
-    with bench.extra_product(
-        1,
-        bench.placement.server,
-        environment=LOGIN_SERVER_SETTINGS,
-        inject=False,
-        name="product-login",
-    ) as server:
-        session = sign_in(server, emails[0], password)
-        _check_session(session, bench.documents["me_id"])
-        check = answer(server, logins.documents[1])
-        if check.get("errors") or not (check.get("data") or {}).get("login"):
-            raise ScenarioError(f"a correct login failed: {str(check)[:300]}")
-        bench.warm_up(session, "me_id")
-        normal = bench.load("me_id")
-        streams: list[WrkResult] = []
-
-        def with_logins() -> WrkResult:
-            stream = bench.wrk.start(server, logins)
-            try:
-                time.sleep(0.5)  # let the hashing slots fill before measuring
-                return bench.measure(session, normal)
-            finally:
-                streams.append(bench.wrk.finish(stream, logins))
-
-        a, b = interleave(bench.plan.rounds, lambda: bench.measure(session, normal), with_logins)
-        final = answer(server, logins.documents[-1])
-    figures = load_figures("me {id} under logins", "alone", "with logins", a, b)
-    p99 = figures[2]
-    median = Spread.of(p99.ratios).median
-    p99.target = Target(f"p99 B/A ≤ {LOGIN_P99_TARGET:g}", median <= LOGIN_P99_TARGET)
-    failed = sum(stream.graphql_errors + stream.non_2xx + stream.errors for stream in streams)
-    p99.notes.append(
-        f"login stream: {logins.connections} connections, correct credentials of "
-        f"{len(emails)} users, a new client address per login; logins/s per round "
-        f"{[round(stream.requests_per_second, 1) for stream in streams]}, "
-        f"{sum(stream.requests for stream in streams)} logins, {failed} failed; "
-        f"login p50/p99 ms per round {[(round(s.p50_ms), round(s.p99_ms)) for s in streams]}"
-    )
-    if failed or (final.get("errors") or not (final.get("data") or {}).get("login")):
-        p99.notes.append(f"LOGINS FAILED during or after the run: {str(final)[:200]}")
-    return figures
-
-
 def _storages(bench: Bench) -> list[tuple[str, Callable[[str], dict[str, str]]]]:
     """Where the limiter counts: in process always; Redis too with PostgreSQL."""
     found: list[tuple[str, Callable[[str], dict[str, str]]]] = [("in-process", lambda _: {})]
@@ -168,7 +95,7 @@ def _storages(bench: Bench) -> list[tuple[str, Callable[[str], dict[str, str]]]]
 
 def limiter_overhead(bench: Bench) -> list[Figure]:
     """`me` (real session) with OPENDESK_RATE_LIMITS_ENABLED=false vs true."""
-    emails, password = _login_users(bench)
+    emails, password = login_users(bench)
     figures: list[Figure] = []
     for storage, settings_for in _storages(bench):
         run = secrets.token_hex(4)
@@ -177,6 +104,31 @@ def limiter_overhead(bench: Bench) -> list[Figure]:
             figures.extend(
                 _limiter_pair(bench, storage, settings_for, prefixes, emails[2:4], password)
             )
+            settings = settings_for(f"bench-{run}-inprocess")
+            arguments = (
+                [settings["OPENDESK_REDIS_URL"], f"bench-{run}-inprocess"] if settings else []
+            )
+            timings = _run_timing(
+                bench,
+                "bench.limiter_timing",
+                bench.plan.argon2_runs,
+                bench.placement.server,
+                *arguments,
+            )
+            calls = Figure(
+                f"limiter calls in-process ({storage})",
+                "time per request",
+                "µs",
+                "limits off",
+                "limits on",
+                timings["off"],
+                timings["on"],
+            )
+            calls.notes.append(
+                "the Limiter calls of one signed-in request, one after another: edge "
+                "per-address hit, per-user hit, cost hit and refund (limits out of reach)"
+            )
+            figures.append(calls)
         finally:
             if storage == "Redis":
                 removed = sum(delete_redis_prefix(BENCH_REDIS_URL, p) for p in prefixes.values())
@@ -215,7 +167,7 @@ def _limiter_pair(
         sessions = [sign_in(off, emails[0], password), sign_in(on, emails[1], password)]
         for session, email in zip(sessions, emails, strict=True):
             name = "Login User " + email.removeprefix("login").split("@")[0]
-            _check_session(session, bench.documents["me"], name)
+            check_session(session, bench.documents["me"], name)
             bench.warm_up(session, "me")
         load = bench.load("me")
         a, b = interleave(

@@ -1,7 +1,8 @@
 """How long and how hard the suite runs: one Plan for ``--quick``, one for the full suite.
 
-Budgets (wall clock, including start-up and seeding): quick ≈ 2 minutes, full ≈ 10
-minutes, of which 5 are the memory soak.
+Budgets (wall clock, including start-up and seeding): quick ≈ 4 minutes (a little more with
+PostgreSQL, which adds the Redis limiter pair), full ≈ 13 minutes, of which 5 are the
+memory soak.
 """
 
 from __future__ import annotations

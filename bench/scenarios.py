@@ -1,7 +1,8 @@
 """The scenarios, one function each: ``scenario(bench) -> list[Figure]``.
 
-To add a scenario, write one function here (measure with ``bench.measure`` inside
-``interleave`` so every figure is an A/B pair) and append it to ``SCENARIOS``.
+To add a scenario, write one function here (or in a module of its own, such as
+``bench/identity_scenarios.py``; measure with ``bench.measure`` inside ``interleave`` so
+every figure is an A/B pair) and append it to ``SCENARIOS``.
 A scenario first checks, with one real request, that the servers answer what it
 means to measure: a benchmark of error responses is worse than none.
 """
@@ -14,12 +15,8 @@ from typing import Any
 
 from bench.context import Bench, answer, first_error_code
 from bench.documents import guard_probes
-from bench.identity_scenarios import (
-    argon2_cost,
-    decryption_overhead,
-    limiter_overhead,
-    login_p99,
-)
+from bench.identity_scenarios import argon2_cost, decryption_overhead, limiter_overhead
+from bench.login_scenario import login_p99
 from bench.scenario_support import ScenarioError, load_figures
 from bench.servers import Server
 from bench.stats import Figure, Spread, Target, at_least, interleave

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import http.client
 import json
 import os
@@ -197,59 +196,6 @@ def csrf_headers(port: int) -> dict[str, str]:
     token = next((value for name, value in jar.items() if name.endswith("_csrf")), token)
     cookie_header = "; ".join(f"{name}={value}" for name, value in jar.items())
     return {"Cookie": cookie_header, "X-CSRF-Token": token}
-
-
-def sign_in(server: Server, email: str, password: str) -> Server:
-    """A view of ``server`` whose headers also carry a real session cookie, from one real
-    ``login`` mutation (as a browser does after signing in). Stopping the view stops the
-    server: only stop the original."""
-    from bench.documents import login_documents
-
-    body = login_documents([email], password)[0].body
-    connection = http.client.HTTPConnection(HOST, server.port, timeout=30)
-    try:
-        connection.request(
-            "POST",
-            "/graphql",
-            body=body,
-            headers={"Content-Type": "application/json", **server.headers},
-        )
-        response = connection.getresponse()
-        answer = json.loads(response.read())
-        cookies = response.headers.get_all("set-cookie") or []
-    finally:
-        connection.close()
-    # As a browser: the login answer sets the session cookie and re-issues the CSRF cookie
-    # bound to that session (the last Set-Cookie of a name wins); the frontend then echoes
-    # the new CSRF cookie's value in the header.
-    jar = dict(
-        part.strip().partition("=")[::2]
-        for part in server.headers.get("Cookie", "").split(";")
-        if part.strip()
-    )
-    for cookie in cookies:
-        name, _, value = cookie.split(";", 1)[0].partition("=")
-        jar[name.strip()] = value.strip()
-    session = next((v for k, v in jar.items() if k.endswith("opendesk_session") and v), None)
-    if session is None or answer.get("errors"):
-        raise RuntimeError(f"{server.name}: login of {email} failed: {str(answer)[:300]}")
-    headers = {**server.headers, "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
-    csrf = next((v for k, v in jar.items() if k.endswith("_csrf")), None)
-    if csrf:
-        headers["X-CSRF-Token"] = csrf
-    return dataclasses.replace(server, headers=headers)
-
-
-def delete_redis_prefix(redis_url: str, prefix: str) -> int:
-    """Delete every key under ``prefix:`` (this run's namespace only); returns how many."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-        return int(client.delete(*keys)) if keys else 0
-    finally:
-        client.close()
 
 
 def _wait_until_answering(server: Server, *, workers: int, log: Path) -> None:

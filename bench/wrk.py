@@ -57,7 +57,15 @@ function request()
 end
 
 local threads = {}
+local pause_ms = %(delay_ms)d
 graphql_errors = 0
+
+if pause_ms > 0 then
+  -- Paced load: each connection waits this long before its next request.
+  function delay()
+    return pause_ms
+  end
+end
 
 function setup(thread)
   table.insert(threads, thread)
@@ -121,6 +129,8 @@ class Load:
     forwarded_for: bool = False
     # Count answers carrying GraphQL errors (a 200 with "errors" is still a failure).
     count_graphql_errors: bool = False
+    # Milliseconds each connection waits before its next request (0: back to back).
+    delay_ms: int = 0
 
 
 def find_wrk() -> str:
@@ -197,6 +207,7 @@ class Wrk:
             str(load.unique_every_fourth),
             str(load.forwarded_for),
             str(load.count_graphql_errors),
+            str(load.delay_ms),
             header_table,
         )
         if key not in self._scripts:
@@ -215,6 +226,7 @@ class Wrk:
                     "unique": "true" if load.unique_every_fourth else "false",
                     "forwarded": "true" if load.forwarded_for else "false",
                     "count_errors": "true" if load.count_graphql_errors else "false",
+                    "delay_ms": load.delay_ms,
                 }
             )
             self._scripts[key] = script
