@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import strawberry
@@ -51,7 +52,8 @@ async def _limit(context: RequestContext, limit_class: str, subject: str | None 
         raise RuntimeError("the rate limiter is not configured for this context")
     keys = [f"ip:{limiter.client_key(context.client_ip)}"]
     if subject is not None:
-        keys.append(f"subject:{subject}")
+        # Pseudonymised: the shared store must not hold emails in clear.
+        keys.append(f"subject:{hashlib.sha256(subject.encode()).hexdigest()[:32]}")
     for key in keys:
         decision = await limiter.hit(limit_class, key=key)
         if not decision.allowed:
