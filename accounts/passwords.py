@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import threading
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -98,7 +99,7 @@ class PasswordHasher:
         executor: Executor | None = None,
     ) -> None:
         self.config = config or Argon2Config()
-        self.max_concurrency = max_concurrency or os.cpu_count() or 1
+        self.max_concurrency = max_concurrency or _usable_cpus()
         if self.max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self._argon2 = argon2.PasswordHasher(
@@ -111,7 +112,9 @@ class PasswordHasher:
         )
         self._owns_executor = executor is None
         self._executor = executor or ThreadPoolExecutor(
-            max_workers=self.max_concurrency, thread_name_prefix="argon2"
+            max_workers=self.max_concurrency,
+            thread_name_prefix="argon2",
+            initializer=_lower_thread_priority,
         )
         self._slots = asyncio.Semaphore(self.max_concurrency)
         self._dummy_hash: str | None = None
@@ -172,6 +175,22 @@ class PasswordHasher:
         # cancelled: a cancelled login must not let another memory-hungry hash start early.
         work.add_done_callback(lambda _: _release_threadsafe(loop, self._slots))
         return await asyncio.wrap_future(work)
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (affinity-aware, unlike os.cpu_count())."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _lower_thread_priority() -> None:
+    """Hashing threads yield the CPU to the event loop: a login flood slows logins, not
+    every other request. Linux sets nice per thread (and argon2's lane threads inherit
+    it); elsewhere this is a no-op."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def _release_threadsafe(loop: asyncio.AbstractEventLoop, slots: asyncio.Semaphore) -> None:

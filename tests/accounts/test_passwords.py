@@ -233,13 +233,33 @@ async def test_cancelled_caller_keeps_its_slot_until_the_thread_finishes(
         assert not hasher._slots.locked()
 
 
-def test_default_concurrency_is_the_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("os.cpu_count", lambda: 3)
+def test_default_concurrency_is_the_usable_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CPUs the process may run on (affinity), not the machine's: a server pinned to
+    # one core must not run two 64 MiB hashes at once.
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 5, 7})
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
     hasher = PasswordHasher(FAST)
     try:
         assert hasher.max_concurrency == 3
     finally:
         hasher.close()
+
+
+async def test_hashing_threads_run_at_lower_priority() -> None:
+    import os
+    import threading
+
+    hasher = PasswordHasher(FAST)
+    try:
+        niceness = await asyncio.wrap_future(
+            hasher._executor.submit(
+                lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            )
+        )
+    finally:
+        hasher.close()
+
+    assert niceness >= os.getpriority(os.PRIO_PROCESS, 0) + 10 or niceness == 19
 
 
 def test_weak_parameters_are_refused() -> None:
