@@ -27,5 +27,6 @@ class IdentityConfig:
     # is disabled until the account is recovered.
     hard_failure_cap: int = 100
     api_key_rotation_overlap_seconds: int = 24 * 60 * 60
+    erasure_grace_days: int = 14
     lockout: LockoutConfig = field(default_factory=LockoutConfig)
     password_policy: PasswordPolicyConfig = field(default_factory=PasswordPolicyConfig)

@@ -25,6 +25,18 @@ from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
 
 from permissions.roles import Role
+from privacy.inventory import (
+    NOT_PERSONAL,
+    Category,
+    Column,
+    Erase,
+    Retention,
+    RowErasure,
+    classify,
+    row_id,
+    subject_link,
+    timestamp,
+)
 
 
 class Organisation(Table, tablename="organisations"):
@@ -105,3 +117,125 @@ class ApiKey(Table, tablename="api_keys"):
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+# The data inventory (privacy/inventory.py): every column, whose it is, why, for how long.
+_ACCOUNT = "the account: signing in, being reached about tickets"
+_MFA = "second factor: protects the account"
+
+classify(
+    Organisation,
+    subject=None,
+    purpose="tenancy: which customer a ticket and its people belong to",
+    retention=Retention("while the organisation is a customer"),
+    on_erasure=RowErasure.keep,
+    columns={
+        "id": row_id(),
+        # A company, not a person (a sole trader's name would be: left to the contract).
+        "name": NOT_PERSONAL,
+        "created_at": timestamp(),
+    },
+)
+
+classify(
+    User,
+    subject="id",
+    purpose=_ACCOUNT,
+    retention=Retention("while the account exists; erased on request (art. 17)"),
+    on_erasure=RowErasure.update,
+    columns={
+        "id": subject_link("the account's id; a pseudonym in history once erased"),
+        "organisation": Column(Category.identifier, "tenancy of the account"),
+        "display_name": Column(Category.identifier, _ACCOUNT, Erase.pseudonym),
+        "email": Column(Category.contact, _ACCOUNT, Erase.empty, encrypted=True),
+        "email_lookup": Column(
+            Category.identifier,
+            "finds the account at sign-in (keyed hash)",
+            Erase.retire,
+            exported=False,
+        ),
+        "email_lookup_version": Column(Category.none, "which key made the lookup hash"),
+        "phone": Column(Category.contact, _ACCOUNT, Erase.null, encrypted=True),
+        "role": Column(Category.identifier, "authorisation"),
+        "password_hash": Column(Category.security, _ACCOUNT, Erase.null, exported=False),
+        "is_active": Column(Category.none, "authorisation", Erase.false),
+        "totp_secret_sealed": Column(Category.security, _MFA, Erase.null, exported=False),
+        "totp_pending_sealed": Column(Category.security, _MFA, Erase.null, exported=False),
+        "totp_last_step": Column(Category.security, _MFA, Erase.null, exported=False),
+        "mfa_enabled": Column(Category.security, _MFA, Erase.false),
+        "created_at": timestamp(),
+        "updated_at": timestamp(),
+    },
+)
+
+classify(
+    RecoveryCode,
+    subject="user",
+    purpose=_MFA,
+    retention=Retention("used codes: 30 days after use", days=30, after="used_at"),
+    on_erasure=RowErasure.delete,
+    columns={
+        "id": row_id(),
+        "user": subject_link(_MFA),
+        "code_hash": Column(Category.security, _MFA, exported=False),
+        "used_at": Column(Category.security, _MFA),
+        "created_at": timestamp(),
+    },
+)
+
+classify(
+    AuthenticatorState,
+    subject="user",
+    purpose="brute-force defence: failures per authenticator",
+    retention=Retention("a year after the last change", days=365, after="updated_at"),
+    on_erasure=RowErasure.delete,
+    columns={
+        "id": row_id(),
+        "user": subject_link("brute-force defence"),
+        "authenticator": Column(Category.none, "which factor"),
+        "consecutive_failures": Column(Category.security, "brute-force defence"),
+        "disabled_at": Column(Category.security, "brute-force defence"),
+        "updated_at": timestamp(),
+    },
+)
+
+classify(
+    PasswordResetToken,
+    subject="user",
+    purpose="password reset",
+    retention=Retention("a day after expiry", days=1, after="expires_at"),
+    on_erasure=RowErasure.delete,
+    columns={
+        "id": row_id(),
+        "user": subject_link("password reset"),
+        "token_digest": Column(Category.security, "password reset", exported=False),
+        "expires_at": Column(Category.security, "password reset"),
+        "used_at": Column(Category.security, "password reset"),
+        "created_at": timestamp(),
+    },
+)
+
+classify(
+    ApiKey,
+    subject=None,
+    purpose="partner integrations (keys belong to organisations, not people)",
+    retention=Retention("a year after revocation", days=365, after="revoked_at"),
+    on_erasure=RowErasure.update,
+    columns={
+        "id": row_id(),
+        "prefix": Column(Category.none, "finds the key"),
+        "key_digest": Column(Category.security, "checks the key", exported=False),
+        "name": NOT_PERSONAL,
+        "organisation": NOT_PERSONAL,
+        "scopes": NOT_PERSONAL,
+        "allowed_networks": NOT_PERSONAL,
+        # The admin who made the key: unlinked on erasure, the key stays the partner's.
+        "created_by": Column(
+            Category.identifier, "accountability for keys", Erase.null, subject="created_by"
+        ),
+        "expires_at": timestamp(),
+        "last_used_at": timestamp(),
+        "revoked_at": timestamp(),
+        "created_at": timestamp(),
+    },
+)

@@ -19,6 +19,8 @@ from api.graphql import graphql_controller
 from api.health import healthz, readyz
 from api.limits import PrincipalRateLimited, RateLimiting, rate_limited_response
 from api.logging import configure_logging
+from api.privacy_downloads import download_export
+from api.privacy_runner import PrivacyRunner
 from api.resources import Resources
 from api.settings import Settings
 from schema.build import SchemaConfig, build_schema
@@ -59,17 +61,21 @@ def create_app(settings: Settings) -> OpenDeskApp:
     schema = build_schema(
         SchemaConfig(production=settings.is_production, max_page_size=settings.max_page_size)
     )
+    privacy_runner = PrivacyRunner(
+        resources.identity, settings.exports_dir, settings.privacy_runner_interval_seconds
+    )
     litestar = Litestar(
         route_handlers=[
             healthz,
             readyz,
             graphql_controller(schema, settings),
             graphiql_assets_router(),
+            download_export,
         ],
         state=State({"settings": settings, "resources": resources, "rate_limiting": rate_limiting}),
         exception_handlers={PrincipalRateLimited: rate_limited_response},
-        on_startup=[resources.open],
-        on_shutdown=[resources.close],
+        on_startup=[resources.open, privacy_runner.start],
+        on_shutdown=[privacy_runner.stop, resources.close],
         request_max_body_size=MAX_JSON_BODY_BYTES,
         debug=False,
         openapi_config=None,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from api.settings import SettingsError, load_settings
+from api.settings import Settings, SettingsError, load_settings
 from privacy.crypto import KeyringError
 
 EXIT_BAD_SETTINGS = 2
@@ -59,6 +59,37 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser("verify", help="check every link of the hash chain")
+
+    consent = commands.add_parser("consent", help="consent purposes and their texts")
+    consent_commands = consent.add_subparsers(dest="consent_command", required=True)
+    publish = consent_commands.add_parser(
+        "publish", help="publish a purpose's text as its next version (if it changed)"
+    )
+    publish.add_argument("--purpose", required=True, help="key, e.g. marketing_email")
+    publish.add_argument("--text-file", required=True, type=Path, help="UTF-8 text file")
+
+    privacy = commands.add_parser("privacy", help="personal data: inventory, requests")
+    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True)
+    privacy_commands.add_parser("inventory", help="print the record of processing (Markdown)")
+    export = privacy_commands.add_parser("export", help="write a user's data export (ZIP)")
+    export.add_argument("--user", required=True, help="user id")
+    export.add_argument("--out", required=True, type=Path, help="new file (mode 0600)")
+    erase = privacy_commands.add_parser("erase", help="erase a user now (finishes a half-done one)")
+    erase.add_argument("--user", required=True, help="user id")
+    erase.add_argument("--yes", action="store_true", help="confirm: erasure cannot be undone")
+    privacy_commands.add_parser("run", help="run due export/erasure requests once")
+    ledger = privacy_commands.add_parser("ledger", help="write the erasure ledger (JSON lines)")
+    ledger.add_argument("--out", required=True, type=Path, help="new file (mode 0600)")
+    reapply = privacy_commands.add_parser(
+        "reapply", help="after a restore: erase again every subject in a ledger file"
+    )
+    reapply.add_argument("--ledger", required=True, type=Path)
+
+    retention = commands.add_parser("retention", help="retention rules from the inventory")
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    retention_commands.add_parser(
+        "run", help="delete or anonymise rows past their period (batches; one runner at a time)"
+    )
 
     users = commands.add_parser("users", help="manage users")
     users_commands = users.add_subparsers(dest="users_command", required=True)
@@ -111,6 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(commands.migrate_command(settings))
         if arguments.command == "seed":
             return asyncio.run(commands.seed_demo_command(settings))
+        if arguments.command == "consent" and arguments.consent_command == "publish":
+            return commands.publish_consent_text_command(
+                settings, purpose=arguments.purpose, text_file=arguments.text_file
+            )
+        if arguments.command == "privacy":
+            return _privacy(settings, arguments)
+        if arguments.command == "retention" and arguments.retention_command == "run":
+            from api.privacy_commands import retention_command
+
+            return asyncio.run(retention_command(settings))
         if arguments.command == "users" and arguments.users_command == "create":
             password = sys.stdin.readline().rstrip("\r\n")
             return asyncio.run(
@@ -130,6 +171,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"opendesk: {error}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_FAILED  # pragma: no cover - argparse requires a known command
+
+
+def _privacy(settings: Settings, arguments: argparse.Namespace) -> int:
+    from api import privacy_commands
+
+    match arguments.privacy_command:
+        case "inventory":
+            return privacy_commands.inventory_command()
+        case "export":
+            return privacy_commands.export_command(settings, user=arguments.user, out=arguments.out)
+        case "erase":
+            return asyncio.run(
+                privacy_commands.erase_command(
+                    settings, user=arguments.user, confirmed=arguments.yes
+                )
+            )
+        case "run":
+            return asyncio.run(privacy_commands.run_command(settings))
+        case "ledger":
+            return asyncio.run(privacy_commands.ledger_command(settings, out=arguments.out))
+        case "reapply":
+            return privacy_commands.reapply_command(settings, ledger=arguments.ledger)
+    raise AssertionError(arguments.privacy_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -189,6 +189,31 @@ async def seed_demo_command(settings: Settings) -> int:
     return 0
 
 
+def publish_consent_text_command(settings: Settings, *, purpose: str, text_file: Path) -> int:
+    import asyncio
+
+    try:
+        text = text_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"{text_file}: cannot read it as UTF-8 text ({error})") from None
+    return asyncio.run(_publish_consent_text(settings, purpose, text))
+
+
+async def _publish_consent_text(settings: Settings, purpose: str, text: str) -> int:
+    from privacy.consent_texts import publish_text
+
+    resources = Resources.from_settings(settings)
+    await resources.open()
+    try:
+        published = await publish_text(purpose, text, via="cli")
+    except BadUserInput as error:
+        raise CommandError(f"{error.extensions.get('field')}: {error.message}") from None
+    finally:
+        await resources.close()
+    print(f"{published.purpose} version {published.version} (sha256 {published.text_sha256})")
+    return 0
+
+
 async def create_user_command(
     settings: Settings,
     *,

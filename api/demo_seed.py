@@ -1,4 +1,5 @@
-"""Demo data for development: one organisation, one user per role, a few tickets.
+"""Demo data for development: one organisation, one user per role, a few tickets, and
+the demo consent purposes.
 
 Passwords are random per installation and written to a 0600 file under ``var/``; the
 function is idempotent (a second run finds the demo organisation and changes nothing).
@@ -21,6 +22,7 @@ from desk.services.tickets import create_ticket
 from desk.tables import TicketPriority
 from permissions.principal import user_principal
 from permissions.roles import Role
+from privacy.consent_texts import publish_text
 
 DEMO_ORGANISATION = "Demo Customer Ltd"
 DEMO_DOMAIN = "demo.opendesk.example"
@@ -37,6 +39,19 @@ _DEMO_TICKETS = (
     ("Feature request: export tickets", "Could we export our ticket history as CSV?"),
 )
 
+# Demo purposes; production publishes its own with `opendesk consent publish`.
+DEMO_CONSENT_TEXTS = {
+    "marketing_email": (
+        "Yes, email me news and offers about OpenDesk products. My organisation's "
+        "marketing partner receives my name and email address for this purpose only. "
+        "I can withdraw this consent at any time in my account settings."
+    ),
+    "product_research": (
+        "Yes, invite me to occasional product research (surveys and interviews) about "
+        "OpenDesk. I can withdraw this consent at any time in my account settings."
+    ),
+}
+
 
 async def seed_demo(settings: Settings) -> Path:
     """Create the demo data if absent; returns the path of the credentials file.
@@ -45,6 +60,10 @@ async def seed_demo(settings: Settings) -> Path:
     transaction, so a failure leaves either everything or nothing in the database.
     """
     credentials_path = settings.var_dir / CREDENTIALS_FILE
+    # Idempotent on its own (an unchanged text is not published again), so a database
+    # seeded before consent existed gets its purposes too.
+    for purpose, text in DEMO_CONSENT_TEXTS.items():
+        await publish_text(purpose, text, via="seed")
     if await Organisation.exists().where(Organisation.name == DEMO_ORGANISATION):
         return credentials_path
     credentials: dict[str, dict[str, str]] = {}

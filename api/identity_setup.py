@@ -20,6 +20,7 @@ def identity_config(settings: Settings) -> IdentityConfig:
         session_idle_seconds=settings.session_idle_seconds,
         session_lifetime_seconds=settings.session_lifetime_seconds,
         registration_enabled=settings.registration_enabled,
+        erasure_grace_days=settings.erasure_grace_days,
     )
 
 

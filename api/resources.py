@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from piccolo.engine.base import Engine
@@ -59,3 +61,14 @@ class Resources:
             await self.engine.close_connection_pool()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+@asynccontextmanager
+async def opened_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Resources for one CLI command: opened, and closed whatever happens."""
+    resources = Resources.from_settings(settings)
+    await resources.open()
+    try:
+        yield resources
+    finally:
+        await resources.close()

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     session_lifetime_seconds: int = Field(default=12 * 3600, ge=300, le=30 * 24 * 3600)
     session_samesite: Literal["lax", "strict"] = "lax"
     registration_enabled: bool = False
+    # Privacy requests: an erasure waits this long (cancellable) before it runs; the
+    # runner looks for due export/erasure jobs this often (0: only `opendesk privacy run`).
+    erasure_grace_days: int = Field(default=14, ge=0, le=90)
+    privacy_runner_interval_seconds: float = Field(default=5.0, ge=0, le=3600)
     # Where password-reset links point (the frontend's reset page; the token follows).
     password_reset_link_base: str = "http://127.0.0.1:8000/reset-password#token="  # noqa: S105
 
@@ -84,6 +88,7 @@ class Settings(BaseSettings):
     rate_limit_totp: str = "5/minute"
     rate_limit_registration: str = "10/hour"
     rate_limit_reveal: str = "30/hour"
+    rate_limit_data_request: str = "10/day"
     # Classes refused (429) while Redis is unreachable; all others fall back to an
     # in-process limiter and log loudly.
     rate_limit_fail_closed: tuple[str, ...] = (
@@ -109,6 +114,7 @@ class Settings(BaseSettings):
         "rate_limit_totp",
         "rate_limit_registration",
         "rate_limit_reveal",
+        "rate_limit_data_request",
     )
     @classmethod
     def _rate_limit_notation(cls, value: str) -> str:
@@ -134,7 +140,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_limit_classes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         known = {"ip", "user", "api_key", "cost", "login", "password_reset", "totp"}
-        known |= {"registration", "reveal"}
+        known |= {"registration", "reveal", "data_request"}
         unknown = sorted(set(value) - known)
         if unknown:
             raise ValueError(f"unknown limit class {unknown[0]!r}")
@@ -202,6 +208,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Export archives (0600, deleted when they expire); shared by every worker."""
+        return self.var_dir / "exports"
 
     @property
     def uses_sqlite(self) -> bool:

@@ -12,6 +12,18 @@ from piccolo.columns import JSON, UUID, BigSerial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from privacy.inventory import (
+    NOT_PERSONAL,
+    Category,
+    Column,
+    Retention,
+    RowErasure,
+    classify,
+    row_id,
+    subject_link,
+    timestamp,
+)
+
 
 class AuditEvent(Table, tablename="audit_events"):
     id = BigSerial(primary_key=True)
@@ -50,3 +62,51 @@ class IpBlock(Table, tablename="ip_blocks"):
     revoked_at = Timestamptz(null=True, default=None, index=True)
     revoked_by = Varchar(length=100, null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+# The data inventory (privacy/inventory.py). The trail is evidence: an erased subject's
+# events stay (their actor id is then a pseudonym), and no writer puts contact data or
+# content in them (details hold field names, reasons and counts).
+_SECURITY = "security monitoring and accountability (art. 32)"
+
+classify(
+    AuditEvent,
+    subject="actor_id",
+    purpose=_SECURITY,
+    retention=Retention("one year", days=365, after="occurred_at"),
+    on_erasure=RowErasure.keep,
+    columns={
+        "id": row_id(),
+        "occurred_at": timestamp(),
+        "event_type": Column(Category.security, _SECURITY),
+        "actor_kind": NOT_PERSONAL,
+        "actor_id": subject_link(_SECURITY),
+        "request_id": NOT_PERSONAL,
+        "client_network": Column(Category.security, _SECURITY),
+        "target_type": NOT_PERSONAL,
+        "target_id": Column(Category.identifier, _SECURITY),
+        "details": Column(Category.security, _SECURITY),
+        "previous_hash": Column(Category.none, "tamper evidence"),
+        "entry_hash": Column(Category.none, "tamper evidence"),
+    },
+)
+
+classify(
+    IpBlock,
+    subject=None,
+    purpose="defence against attacks from a network",
+    retention=Retention("a year after it ends", days=365, after="revoked_at"),
+    on_erasure=RowErasure.keep,
+    columns={
+        "id": row_id(),
+        # An address is personal data (CJEU C-582/14): kept only as long as the block.
+        "network": Column(Category.security, "defence against attacks"),
+        "reason": Column(Category.content, "accountability for blocks"),
+        "created_by": Column(Category.identifier, "accountability for blocks"),
+        "created_at": timestamp(),
+        "expires_at": timestamp(),
+        "revoked_at": timestamp(),
+        "revoked_by": Column(Category.identifier, "accountability for blocks"),
+        "updated_at": timestamp(),
+    },
+)

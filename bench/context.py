@@ -58,6 +58,9 @@ class Bench:
     database_kind: str = "sqlite"
     # The servers' environment (this run's database and var dir), for in-process timings.
     environment: dict[str, str] = field(default_factory=dict)
+    # The PostgreSQL server the run's databases are made on (scenarios that need a fresh
+    # database of their own, e.g. privacy_scale, make it there).
+    postgres_url: str = ""
 
     def load(
         self,

@@ -65,7 +65,7 @@ def table(figures: Sequence[Figure]) -> str:
     )
     rows = [header]
     for figure in figures:
-        digits = 0 if figure.unit == "req/s" else 2 if figure.unit == "ms" else 1
+        digits = 0 if figure.unit in ("req/s", "rows") else 2 if figure.unit in ("ms", "s") else 1
         if figure.target is None:
             target = ""
         else:

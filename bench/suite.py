@@ -186,6 +186,7 @@ def _measure(
                     seed=seed_summary,
                     database_kind=backend.database_kind,
                     environment=base_environment,
+                    postgres_url=backend.postgres_url,
                 )
                 return _run_scenarios(bench, scenarios), seed_summary
             finally:

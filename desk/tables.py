@@ -18,6 +18,18 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from accounts.tables import Organisation, User
+from privacy.inventory import (
+    NOT_PERSONAL,
+    Category,
+    Column,
+    Erase,
+    Retention,
+    RowErasure,
+    classify,
+    row_id,
+    subject_link,
+    timestamp,
+)
 
 
 class TicketStatus(StrEnum):
@@ -69,3 +81,81 @@ class Attachment(Table, tablename="attachments"):
     sha256 = Varchar(length=64)
     storage_key = Varchar(length=128, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+# The data inventory (privacy/inventory.py). A ticket is its requester's; its assignee
+# link is the agent's. Erasure redacts what the subject wrote and keeps the history.
+_SUPPORT = "answering the requester's support request"
+_CLOSED_YEARS = 6  # commercial records; then the content goes, the statistics stay
+
+classify(
+    Ticket,
+    subject="requester",
+    purpose=_SUPPORT,
+    retention=Retention(
+        f"closed tickets: content anonymised {_CLOSED_YEARS} years after the last change",
+        days=_CLOSED_YEARS * 365,
+        after="updated_at",
+        then=RowErasure.update,
+        when={"status": (TicketStatus.closed.value,)},
+    ),
+    on_erasure=RowErasure.update,
+    columns={
+        "id": row_id(),
+        "organisation": NOT_PERSONAL,
+        "subject": Column(Category.content, _SUPPORT, Erase.redact),
+        "body": Column(Category.content, _SUPPORT, Erase.redact),
+        "status": NOT_PERSONAL,
+        "priority": NOT_PERSONAL,
+        "requester": subject_link(_SUPPORT),
+        "assignee": Column(Category.identifier, "who works the ticket", subject="assignee"),
+        # Staff's working notes about the request: withheld from the requester's own
+        # export (art. 15(4): they hold the staff's assessments), erased with the request.
+        "internal_notes": Column(Category.content, _SUPPORT, Erase.redact, exported=False),
+        "created_at": timestamp(),
+        "updated_at": timestamp(),
+    },
+)
+
+classify(
+    Comment,
+    subject="author",
+    purpose=_SUPPORT,
+    retention=Retention(
+        f"with their ticket: content anonymised {_CLOSED_YEARS} years after it is closed",
+        then=RowErasure.update,
+        follows="ticket",
+    ),
+    on_erasure=RowErasure.update,
+    columns={
+        "id": row_id(),
+        "ticket": NOT_PERSONAL,
+        "author": subject_link(_SUPPORT),
+        "body": Column(Category.content, _SUPPORT, Erase.redact),
+        "is_internal": NOT_PERSONAL,
+        "created_at": timestamp(),
+    },
+)
+
+classify(
+    Attachment,
+    subject="uploaded_by",
+    purpose=_SUPPORT,
+    retention=Retention(
+        "with their ticket: file name anonymised with the ticket's content",
+        then=RowErasure.update,
+        follows="ticket",
+    ),
+    on_erasure=RowErasure.update,
+    columns={
+        "id": row_id(),
+        "ticket": NOT_PERSONAL,
+        "uploaded_by": subject_link(_SUPPORT),
+        "filename": Column(Category.content, _SUPPORT, Erase.redact),
+        "content_type": NOT_PERSONAL,
+        "size_bytes": NOT_PERSONAL,
+        "sha256": Column(Category.none, "integrity of the stored file"),
+        "storage_key": Column(Category.none, "where the file is stored (no upload store yet)"),
+        "created_at": timestamp(),
+    },
+)

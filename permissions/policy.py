@@ -29,6 +29,15 @@ Decisions, and why:
   internal notes, people by display name only; ``users:read`` users' id, display name
   and masked email. ``tickets:write`` is not granted any mutation yet: the desk services
   do not accept partner writes.
+- Consent (GDPR art. 7) is the signed-in user's own: purposes and texts, their own
+  standing and the grant/withdraw mutations, for every role (a session that must still
+  enrol MFA does only that). The services serve the caller's own consents only.
+- ``marketing:export`` partners get ``marketingContacts``: display name and *full* email
+  address of the users of the key's organisation who consent to ``marketing_email`` now.
+  The full address is the point of that consent (the user agreed to be emailed by the
+  organisation), and a masked one would be useless; the exposure stays bounded because
+  the service reads only consenting users' rows (the consent check is in the query) and
+  the scope grants no other type or field — ``User.email`` stays denied to it.
 - Anonymous callers reach the root query fields (they answer empty) and nothing else.
 
 Adding a type is one entry in ``POLICY``: the GraphQL type name, the kind of object (which
@@ -59,12 +68,14 @@ class Audience(StrEnum):
     tickets_read = "scope:tickets:read"
     tickets_write = "scope:tickets:write"
     users_read = "scope:users:read"
+    marketing_export = "scope:marketing:export"
 
 
 SCOPE_AUDIENCES: Mapping[str, Audience] = {
     "tickets:read": Audience.tickets_read,
     "tickets:write": Audience.tickets_write,
     "users:read": Audience.users_read,
+    "marketing:export": Audience.marketing_export,
 }
 ROLE_AUDIENCES: Mapping[Role, Audience] = {
     Role.customer: Audience.customer,
@@ -158,10 +169,11 @@ ANONYMOUS, CUSTOMER, AGENT, ADMIN, AUDITOR = (
     Audience.auditor,
 )
 PENDING_MFA = Audience.pending_mfa
-TICKETS_READ, TICKETS_WRITE, USERS_READ = (
+TICKETS_READ, TICKETS_WRITE, USERS_READ, MARKETING_EXPORT = (
     Audience.tickets_read,
     Audience.tickets_write,
     Audience.users_read,
+    Audience.marketing_export,
 )
 SELF, SAME_ORGANISATION, REQUESTER, ASSIGNED_AGENT, ANY = (
     Relation.SELF,
@@ -207,7 +219,12 @@ POLICY: dict[str, TypePolicy] = {
             "tickets": everyone(ANONYMOUS, *_DESK, AUDITOR, TICKETS_READ),
             "ipBlocks": everyone(ADMIN),  # IP blocks (api/limits): admins only
             "mySessions": everyone(*_SIGNED_IN),
+            # Data subject requests: one's own; admins all (they answer for deadlines).
+            "dataRequests": everyone(*_ROLES),
             "apiKeys": everyone(ADMIN),
+            "consentPurposes": everyone(*_ROLES),
+            "myConsents": everyone(*_ROLES),
+            "marketingContacts": everyone(MARKETING_EXPORT),
         },
     ),
     "Mutation": TypePolicy(
@@ -236,6 +253,14 @@ POLICY: dict[str, TypePolicy] = {
             "revokeApiKey": everyone(ADMIN),
             # Full values on purpose: step-up MFA, a reason and an audit event each time.
             "revealPersonalData": everyone(ADMIN),
+            "grantConsent": everyone(*_ROLES),
+            "withdrawConsent": everyone(*_ROLES),
+            # Data subject rights (privacy/): for every role; the services re-check who.
+            "exportMyData": everyone(*_ROLES),
+            "exportUserData": everyone(ADMIN),
+            "createExportDownloadLink": everyone(*_ROLES),
+            "requestErasure": everyone(*_ROLES),
+            "cancelErasure": everyone(*_ROLES),
         },
     ),
     "User": TypePolicy(
@@ -341,7 +366,51 @@ POLICY: dict[str, TypePolicy] = {
         Subject.NONE,
         {name: everyone(ADMIN) for name in ("userId", "email", "phone")},
     ),
+    # Data subject requests: the services hand out one's own requests and links (admins:
+    # every request, never the data itself), so every field is open to every role.
+    "DataRequest": TypePolicy(
+        Subject.NONE,
+        {
+            name: everyone(*_ROLES)
+            for name in (
+                *("id", "kind", "status", "subjectId", "requestedAt", "dueAt", "overdue"),
+                *("notBefore", "finishedAt", "archiveExpiresAt", "error"),
+            )
+        },
+    ),
+    "DownloadLink": TypePolicy(
+        Subject.NONE, {"url": everyone(*_ROLES), "expiresInSeconds": everyone(*_ROLES)}
+    ),
     "CreatedApiKey": TypePolicy(Subject.NONE, {"apiKey": everyone(ADMIN), "key": everyone(ADMIN)}),
+    # Purposes and texts are public to every role; a consent standing is only ever the
+    # caller's own (the services answer for the signed-in user and no one else).
+    "ConsentPurpose": TypePolicy(
+        Subject.NONE,
+        {
+            name: everyone(*_ROLES)
+            for name in ("purpose", "version", "text", "textSha256", "publishedAt")
+        },
+    ),
+    "Consent": TypePolicy(
+        Subject.NONE,
+        {
+            name: everyone(*_ROLES)
+            for name in (
+                *("purpose", "status", "granted", "currentVersion"),
+                *("version", "textSha256", "changedAt", "method"),
+            )
+        },
+    ),
+    # Full email on purpose (see the module docstring): consenting users of the key's
+    # organisation only.
+    "MarketingContact": TypePolicy(
+        Subject.NONE,
+        {name: everyone(MARKETING_EXPORT) for name in ("id", "displayName", "email")},
+    ),
+    "MarketingContactConnection": TypePolicy(
+        Subject.NONE, {"edges": everyone(), "pageInfo": everyone()}
+    ),
+    "MarketingContactEdge": TypePolicy(Subject.NONE, {"cursor": everyone(), "node": everyone()}),
     "IpBlock": TypePolicy(
         Subject.NONE,
         {

@@ -11,6 +11,16 @@ from piccolo.columns import UUID, Integer, Text, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from privacy.inventory import (
+    Category,
+    Column,
+    Retention,
+    RowErasure,
+    classify,
+    subject_link,
+    timestamp,
+)
+
 
 class DataKeyRow(Table, tablename="data_keys"):
     # The data subject's id (a user id); not a foreign key: the privacy app imports no
@@ -19,3 +29,19 @@ class DataKeyRow(Table, tablename="data_keys"):
     wrapped = Text(secret=True)
     kek_version = Integer(index=True)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+classify(
+    DataKeyRow,
+    subject="subject_id",
+    purpose="encryption of the subject's personal data at rest",
+    retention=Retention("while the subject's data exists; destroyed on erasure"),
+    # Deleting the key is the crypto-shredding itself.
+    on_erasure=RowErasure.delete,
+    columns={
+        "subject_id": subject_link("whose key"),
+        "wrapped": Column(Category.security, "encryption at rest", exported=False),
+        "kek_version": Column(Category.none, "which key wraps it"),
+        "created_at": timestamp(),
+    },
+)

@@ -15,10 +15,12 @@ from strawberry.types import ExecutionContext
 
 from permissions.enforcement import FieldPolicyGate, install_field_policy
 from schema.auth_guard import OneAuthenticationPerRequest
+from schema.consent_fields import ConsentMutation, ConsentQuery
 from schema.errors import MaskUnexpectedErrors, ensure_error_codes
 from schema.guards import GuardsConfig, build_guard_extensions
 from schema.identity_fields import IdentityMutation, IdentityQuery
 from schema.mutations import Mutation
+from schema.privacy_fields import PrivacyMutation, PrivacyQuery
 from schema.queries import Query
 from schema.validation import ValidationCacheAfterGuards
 
@@ -74,8 +76,10 @@ def build_schema(config: SchemaConfig) -> strawberry.Schema:
         lambda: ValidationCacheAfterGuards(maxsize=config.cache_size),
     ]
     return OpenDeskSchema(
-        query=merge_types("Query", (Query, IdentityQuery)),
-        mutation=merge_types("Mutation", (Mutation, IdentityMutation)),
+        query=merge_types("Query", (Query, IdentityQuery, ConsentQuery, PrivacyQuery)),
+        mutation=merge_types(
+            "Mutation", (Mutation, IdentityMutation, ConsentMutation, PrivacyMutation)
+        ),
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=config.production),
     )

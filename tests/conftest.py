@@ -43,6 +43,8 @@ os.environ["OPENDESK_DATABASE_POOL_SIZE"] = "0"
 os.environ["OPENDESK_ARGON2_TIME_COST"] = "1"
 os.environ["OPENDESK_ARGON2_MEMORY_KIB"] = "1024"
 os.environ["OPENDESK_ARGON2_PARALLELISM"] = "1"
+# Data subject requests run when a test says so (run_once), not on a background timer.
+os.environ["OPENDESK_PRIVACY_RUNNER_INTERVAL_SECONDS"] = "0"
 
 
 def pytest_report_header() -> str:

@@ -19,10 +19,14 @@ from accounts.tables import ApiKey, Organisation
 from accounts.tokens import new_api_key, parse_api_key, token_digest, tokens_equal
 from core.errors import BadUserInput, Forbidden, NotFound
 from core.text import clean_text
+from permissions.policy import SCOPE_AUDIENCES
 from permissions.principal import Principal
 from permissions.roles import Role
 
-KNOWN_SCOPES = frozenset({"tickets:read", "tickets:write", "users:read"})
+# The field policy says what each scope grants; a scope it does not know grants nothing.
+KNOWN_SCOPES = frozenset(SCOPE_AUDIENCES)
+# Scopes that reach the users of one organisation only: the key must name it.
+ORGANISATION_SCOPES = frozenset({"marketing:export"})
 _LAST_USED_EVERY_SECONDS = 60
 
 
@@ -98,6 +102,12 @@ async def create_api_key(
     if unknown or not scopes:
         raise BadUserInput(
             f"Scopes must be among: {', '.join(sorted(KNOWN_SCOPES))}.", field="input.scopes"
+        )
+    if organisation_id is None and ORGANISATION_SCOPES & set(scopes):
+        raise BadUserInput(
+            f"Keys with {', '.join(sorted(ORGANISATION_SCOPES & set(scopes)))} must name "
+            "an organisation.",
+            field="input.organisationId",
         )
     if expires_at is not None and expires_at <= identity.now():
         raise BadUserInput("Expiry must be in the future.", field="input.expiresAt")

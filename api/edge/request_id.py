@@ -141,7 +141,7 @@ class RequestIDMiddleware:
         finally:
             fields: dict[str, Any] = {
                 "method": str(scope.get("method", "")),
-                "path": str(scope.get("path", ""))[:_MAX_LOGGED_PATH],
+                "path": _loggable_path(str(scope.get("path", ""))),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "request_id": request_id,
@@ -149,3 +149,14 @@ class RequestIDMiddleware:
             if (client_ip := state.get(CLIENT_IP_STATE_KEY)) is not None:
                 fields["client_ip"] = str(client_ip)
             self.logger.info(ACCESS_LOG_EVENT, **fields)
+
+
+# Paths that carry a bearer secret (single-use download tokens): logged without it.
+_SECRET_PATH_PREFIXES = ("/privacy/downloads/",)
+
+
+def _loggable_path(path: str) -> str:
+    for prefix in _SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "[redacted]"
+    return path[:_MAX_LOGGED_PATH]

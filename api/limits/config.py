@@ -31,6 +31,7 @@ class LimitClass(StrEnum):
     TOTP = "totp"
     REGISTRATION = "registration"
     REVEAL = "reveal"
+    DATA_REQUEST = "data_request"
 
 
 class FailureMode(StrEnum):

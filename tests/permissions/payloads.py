@@ -26,9 +26,14 @@ from accounts.services.api_keys import (
     revoke_api_key,
 )
 from accounts.services.identity import Identity
+from accounts.services.marketing import MARKETING_PURPOSE, contact_cursor
 from audit.ip_blocks import block_ip, list_ip_blocks, unblock_ip
 from permissions.roles import Role
-from tests.factories import make_user
+from privacy import requests
+from privacy.consent import Channel, consents_of, grant_consent
+from privacy.consent_texts import PurposeText, publish_text
+from privacy.request_tables import RequestKind
+from tests.factories import make_organisation, make_user, principal_of
 from tests.permissions.identity_world import principal_of_session, sign_in, stored_session
 from tests.permissions.world import STAFF
 
@@ -184,6 +189,137 @@ async def revealed(identity: Identity) -> Payload:
     )
 
 
+async def _consenting_user(purpose: str) -> tuple[Any, PurposeText]:
+    text = await publish_text(purpose, f"Probe: may we use your data for {purpose}?", via="cli")
+    user = await make_user(Role.customer, await make_organisation(), display_name="Probe Consenter")
+    await grant_consent(
+        principal_of(user),
+        purpose=purpose,
+        version=text.version,
+        text_sha256=text.text_sha256,
+        channel=Channel("graphql"),
+    )
+    return user, text
+
+
+async def consent_purpose(identity: Identity) -> Payload:
+    _user, text = await _consenting_user("probe_purpose")
+    return Payload(
+        "consentPurpose(purpose: $purpose)",
+        "$purpose: String!",
+        {"purpose": text.purpose},
+        {
+            "purpose": text.purpose,
+            "version": text.version,
+            "text": text.text,
+            "textSha256": text.text_sha256,
+            "publishedAt": _json(text.published_at),
+        },
+    )
+
+
+async def consent(identity: Identity) -> Payload:
+    user, text = await _consenting_user("probe_purpose")
+    (state,) = await consents_of(principal_of(user))
+    return Payload(
+        "consent(owner: $owner, purpose: $purpose)",
+        "$owner: ID!, $purpose: String!",
+        {"owner": str(user.id), "purpose": text.purpose},
+        {
+            "purpose": text.purpose,
+            "status": "granted",
+            "granted": True,
+            "currentVersion": text.version,
+            "version": text.version,
+            "textSha256": text.text_sha256,
+            "changedAt": _json(state.changed_at),
+            "method": "graphql",
+        },
+    )
+
+
+async def _marketing_payload(call: str, raw: Any) -> Payload:
+    user, _text = await _consenting_user(MARKETING_PURPOSE)
+    return Payload(
+        f"{call}(organisation: $organisation)",
+        "$organisation: ID!",
+        {"organisation": str(user.organisation_id)},
+        raw(user),
+    )
+
+
+async def marketing_contact(identity: Identity) -> Payload:
+    return await _marketing_payload(
+        "marketingContact",
+        lambda user: {"id": str(user.id), "displayName": user.display_name, "email": user.email},
+    )
+
+
+async def marketing_contact_edge(identity: Identity) -> Payload:
+    return await _marketing_payload(
+        "marketingContactEdge",
+        lambda user: {
+            "cursor": contact_cursor(user.id),
+            "node": {"__typename": "MarketingContact"},
+        },
+    )
+
+
+async def marketing_contact_connection(identity: Identity) -> Payload:
+    return await _marketing_payload(
+        "marketingContacts",
+        lambda _user: {
+            "edges": [{"__typename": "MarketingContactEdge"}],
+            "pageInfo": {"__typename": "PageInfo"},
+        },
+    )
+
+
+async def data_request(identity: Identity) -> Payload:
+    # Finished and failed once: every nullable field has a value.
+    user = await make_user(Role.customer)
+    now = identity.now()
+    created = await requests.create_request(
+        RequestKind.erasure,
+        subject_id=user.id,
+        requested_by=user.id,
+        now=now,
+        not_before=now,
+    )
+    await requests.fail_request(created.id, "error probe")
+    await requests.finish_export(created.id, f"{created.id}.zip", now)
+    record = await requests.get_request(created.id)
+    assert record is not None
+    return Payload(
+        "dataRequest(id: $id)",
+        "$id: ID!",
+        {"id": str(record.id)},
+        {
+            "id": str(record.id),
+            "kind": "erasure",
+            "status": "ready",
+            "subjectId": str(user.id),
+            "requestedAt": _json(record.requested_at),
+            "dueAt": _json(record.due_at),
+            "overdue": False,
+            "notBefore": _json(record.not_before),
+            "finishedAt": _json(record.finished_at),
+            "archiveExpiresAt": _json(record.archive_expires_at),
+            "error": None,
+        },
+    )
+
+
+async def download_link(identity: Identity) -> Payload:
+    url = "/privacy/downloads/probe-token"
+    return Payload(
+        "downloadLink(url: $url, expires: $expires)",
+        "$url: String!, $expires: Int!",
+        {"url": url, "expires": 900},
+        {"url": url, "expiresInSeconds": 900},
+    )
+
+
 PAYLOADS: dict[str, Callable[[Identity], Awaitable[Payload]]] = {
     "LoginPayload": login_payload,
     "TotpEnrolment": totp_enrolment,
@@ -192,4 +328,11 @@ PAYLOADS: dict[str, Callable[[Identity], Awaitable[Payload]]] = {
     "CreatedApiKey": created_api_key,
     "IpBlock": ip_block,
     "RevealedPersonalData": revealed,
+    "ConsentPurpose": consent_purpose,
+    "Consent": consent,
+    "MarketingContact": marketing_contact,
+    "MarketingContactEdge": marketing_contact_edge,
+    "MarketingContactConnection": marketing_contact_connection,
+    "DataRequest": data_request,
+    "DownloadLink": download_link,
 }

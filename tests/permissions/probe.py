@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import strawberry
 
 from accounts.services.api_keys import ApiKeyRecord, list_api_keys
+from accounts.services.marketing import marketing_contacts
 from accounts.services.sessions import sessions_of
 from accounts.services.users import get_user, organisations_by_ids
 from accounts.sessions import SessionRecord
@@ -24,8 +25,20 @@ from audit.ip_blocks import list_ip_blocks
 from desk.records import TicketPage
 from desk.services.comments import comments_for_tickets
 from desk.services.tickets import get_ticket
+from permissions.principal import Principal, user_principal
+from permissions.roles import Role
+from privacy.consent import consents_of
+from privacy.consent_texts import current_text
+from privacy.requests import get_request
 from schema.build import SchemaConfig, build_schema
 from schema.context import Info, RequestContext
+from schema.types.consent import (
+    ConsentPurposeType,
+    ConsentType,
+    MarketingContactConnection,
+    MarketingContactEdge,
+    MarketingContactType,
+)
 from schema.types.identity import (
     ApiKeyType,
     CreatedApiKeyType,
@@ -36,6 +49,7 @@ from schema.types.identity import (
     TotpEnrolmentType,
 )
 from schema.types.ip_blocks import IpBlockType
+from schema.types.privacy import DataRequestType, DownloadLinkType
 from schema.types.tickets import CommentType, TicketConnection, TicketType
 from schema.types.users import OrganisationType, UserType
 from tests.permissions.world import STAFF
@@ -133,6 +147,52 @@ class Probe:
             if record.id == uuid.UUID(id):
                 return IpBlockType.from_record(record, datetime.now(UTC))
         return None
+
+    @strawberry.field
+    async def data_request(self, id: strawberry.ID) -> DataRequestType | None:
+        record = await get_request(uuid.UUID(id))
+        return DataRequestType(record=record) if record else None
+
+    @strawberry.field
+    def download_link(self, url: str, expires: int) -> DownloadLinkType:
+        return DownloadLinkType(url=url, expires_in_seconds=expires)
+
+    @strawberry.field
+    async def consent_purpose(self, purpose: str) -> ConsentPurposeType | None:
+        text = await current_text(purpose)
+        return ConsentPurposeType(record=text) if text else None
+
+    @strawberry.field
+    async def consent(self, owner: strawberry.ID, purpose: str) -> ConsentType | None:
+        states = await consents_of(user_principal(uuid.UUID(owner), Role.customer, None))
+        return next((ConsentType(record=s) for s in states if s.purpose == purpose), None)
+
+    @strawberry.field
+    async def marketing_contacts(self, organisation: strawberry.ID) -> MarketingContactConnection:
+        return await _marketing(organisation)
+
+    @strawberry.field
+    async def marketing_contact_edge(
+        self, organisation: strawberry.ID
+    ) -> MarketingContactEdge | None:
+        edges = (await _marketing(organisation)).edges
+        return edges[0] if edges else None
+
+    @strawberry.field
+    async def marketing_contact(self, organisation: strawberry.ID) -> MarketingContactType | None:
+        edges = (await _marketing(organisation)).edges
+        return edges[0].node if edges else None
+
+
+async def _marketing(organisation: strawberry.ID) -> MarketingContactConnection:
+    # As the partner key of that organisation would be answered.
+    partner = Principal(
+        kind="partner",
+        organisation_id=uuid.UUID(organisation),
+        scopes=frozenset({"marketing:export"}),
+    )
+    page = await marketing_contacts(partner, first=5, max_page_size=100)
+    return MarketingContactConnection.from_page(page)
 
 
 async def _session(

@@ -33,6 +33,7 @@ SCOPE_OF = {
     Audience.tickets_read: "tickets:read",
     Audience.tickets_write: "tickets:write",
     Audience.users_read: "users:read",
+    Audience.marketing_export: "marketing:export",
 }
 # Which relations a principal of each audience can stand in at all (partners and
 # anonymous callers are nobody: they relate to objects only as ANY).
@@ -52,6 +53,7 @@ POSSIBLE: dict[Audience, frozenset[Relation]] = {
     Audience.tickets_read: frozenset({Relation.ANY}),
     Audience.tickets_write: frozenset({Relation.ANY}),
     Audience.users_read: frozenset({Relation.ANY}),
+    Audience.marketing_export: frozenset({Relation.ANY}),
 }
 # Comments can be written only by those who may comment (customers on their
 # organisation's tickets, staff anywhere).
