@@ -41,7 +41,8 @@ class Argon2Config:
 
     Default: RFC 9106 section 4, second recommended option (t=3, m=64 MiB, p=4), for
     when 2 GiB per hash is not affordable. It is above the OWASP minimum (m=19 MiB, t=2,
-    p=1) and costs roughly 50-100 ms on a server core; with the concurrency bound below
+    p=1) and costs 190-260 ms of one core on the 2-vCPU bench VM (bench/RESULTS.md,
+    argon2_cost); with the concurrency bound below
     the memory held by hashing is at most ``max_concurrency * 64 MiB``. 16-byte salts and
     32-byte tags are the RFC's figures. Changing any value makes :meth:`verify` report
     ``needs_rehash`` for hashes made with the old values.

@@ -20,6 +20,9 @@ class UserRecord:
     role: Role
     is_active: bool
     created_at: datetime
+    # "organisation" or "private" (accounts.tables.ContactVisibility); read by the field
+    # policy's CONTACT_SHARED relation.
+    contact_visibility: str = "private"
 
     @classmethod
     def from_row(cls, row: dict[str, Any], email: str | None, phone: str | None) -> UserRecord:
@@ -33,6 +36,8 @@ class UserRecord:
             role=Role(row["role"]),
             is_active=bool(row["is_active"]),
             created_at=row["created_at"],
+            # Not selected: shared with nobody (fail closed).
+            contact_visibility=row.get("contact_visibility") or "private",
         )
 
 

@@ -8,6 +8,7 @@ acyclic (accounts <- desk).
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 
 from piccolo.columns import (
     JSON,
@@ -39,6 +40,13 @@ from privacy.inventory import (
 )
 
 
+class ContactVisibility(StrEnum):
+    """Who besides staff may see a user's (masked) contact data: the user's own choice."""
+
+    organisation = "organisation"  # colleagues in the same organisation (the default)
+    private = "private"  # nobody but the user and the staff working their tickets
+
+
 class Organisation(Table, tablename="organisations"):
     id = UUID(primary_key=True, default=uuid.uuid4)
     name = Varchar(length=200)
@@ -57,6 +65,9 @@ class User(Table, tablename="users"):
     email_lookup = Varchar(length=32, unique=True, index=True, index_method=IndexMethod.btree)
     email_lookup_version = Integer(default=1)
     phone = Text(null=True, default=None, secret=True)
+    contact_visibility = Varchar(
+        length=16, choices=ContactVisibility, default=ContactVisibility.organisation.value
+    )
     role = Varchar(length=16, choices=Role, default=Role.customer.value)
     password_hash = Text(null=True, default=None, secret=True)
     is_active = Boolean(default=True)
@@ -156,6 +167,7 @@ classify(
         ),
         "email_lookup_version": Column(Category.none, "which key made the lookup hash"),
         "phone": Column(Category.contact, _ACCOUNT, Erase.null, encrypted=True),
+        "contact_visibility": Column(Category.none, "the user's privacy setting (field policy)"),
         "role": Column(Category.identifier, "authorisation"),
         "password_hash": Column(Category.security, _ACCOUNT, Erase.null, exported=False),
         "is_active": Column(Category.none, "authorisation", Erase.false),

@@ -12,11 +12,12 @@ holds). Anything not granted is denied: a missing audience, relation, field or t
 
 Decisions, and why:
 
-- Customers see their own user fully; colleagues (same organisation) by name with
-  email and phone masked; anyone else (the staff answering them) by name and role
-  only. They see their organisation's tickets without internal notes, and comments the
-  desk services let through (internal comments never reach them: those rows are never
-  loaded).
+- Customers see their own user fully; colleagues (same organisation) by name, with
+  email and phone masked when that colleague shares them (their privacy setting,
+  ``CONTACT_SHARED``; the default) and not at all otherwise; anyone else (the staff
+  answering them) by name and role only. They see their organisation's tickets without
+  internal notes, and comments the desk services let through (internal comments never
+  reach them: those rows are never loaded).
 - Agents work tickets across organisations. They need to reach the people whose tickets
   they work: full contact data of users who requested a ticket assigned to them, masked
   otherwise (enough to recognise an address, not to copy it).
@@ -26,7 +27,9 @@ Decisions, and why:
 - Auditors read the audit trail, not personal data: ticket metadata only (no content),
   and of users only themselves.
 - Partners (API keys) get what their scopes say: ``tickets:read`` ticket fields without
-  internal notes, people by display name only; ``users:read`` users' id, display name
+  internal notes, people by display name only (rows: the key's organisation's tickets
+  and their public comments, desk/services/visibility.py; a key of no organisation
+  reads none); ``users:read`` users' id, display name
   and masked email. ``tickets:write`` is not granted any mutation yet: the desk services
   do not accept partner writes.
 - Consent (GDPR art. 7) is the signed-in user's own: purposes and texts, their own
@@ -90,6 +93,9 @@ class Relation(StrEnum):
 
     SELF = "self"  # the object is (or is owned by / written by) the principal
     SAME_ORGANISATION = "same_organisation"
+    # Same organisation, and the user lets colleagues see their contact data (their
+    # privacy setting, accounts.tables.ContactVisibility).
+    CONTACT_SHARED = "contact_shared"
     REQUESTER = "requester"  # the principal requested the ticket
     ASSIGNED_AGENT = (
         "assigned_agent"  # the principal is assigned to the ticket (or to one of the user's)
@@ -110,7 +116,14 @@ class Subject(StrEnum):
 
 SUBJECT_RELATIONS: Mapping[Subject, frozenset[Relation]] = {
     Subject.NONE: frozenset(),
-    Subject.USER: frozenset({Relation.SELF, Relation.SAME_ORGANISATION, Relation.ASSIGNED_AGENT}),
+    Subject.USER: frozenset(
+        {
+            Relation.SELF,
+            Relation.SAME_ORGANISATION,
+            Relation.CONTACT_SHARED,
+            Relation.ASSIGNED_AGENT,
+        }
+    ),
     Subject.ORGANISATION: frozenset({Relation.SAME_ORGANISATION}),
     Subject.TICKET: frozenset(
         {Relation.SAME_ORGANISATION, Relation.REQUESTER, Relation.ASSIGNED_AGENT}
@@ -182,6 +195,7 @@ SELF, SAME_ORGANISATION, REQUESTER, ASSIGNED_AGENT, ANY = (
     Relation.ASSIGNED_AGENT,
     Relation.ANY,
 )
+CONTACT_SHARED = Relation.CONTACT_SHARED
 EMAIL, PHONE = masked(MaskStrategy.EMAIL), masked(MaskStrategy.PHONE)
 
 
@@ -257,6 +271,7 @@ POLICY: dict[str, TypePolicy] = {
             "withdrawConsent": everyone(*_ROLES),
             # Data subject rights (privacy/): for every role; the services re-check who.
             "exportMyData": everyone(*_ROLES),
+            "setContactVisibility": everyone(*_ROLES),
             "exportUserData": everyone(ADMIN),
             "createExportDownloadLink": everyone(*_ROLES),
             "requestErasure": everyone(*_ROLES),
@@ -270,7 +285,7 @@ POLICY: dict[str, TypePolicy] = {
             "displayName": {**_USER_LABEL, TICKETS_READ: {ANY: FULL}},
             "role": {**everyone(*_DESK), AUDITOR: {SELF: FULL}, PENDING_MFA: {SELF: FULL}},
             "email": {
-                CUSTOMER: {SELF: FULL, SAME_ORGANISATION: EMAIL},
+                CUSTOMER: {SELF: FULL, CONTACT_SHARED: EMAIL},
                 AGENT: {SELF: FULL, ASSIGNED_AGENT: FULL, ANY: EMAIL},
                 ADMIN: {SELF: FULL, ANY: EMAIL},
                 AUDITOR: {SELF: FULL},
@@ -278,7 +293,7 @@ POLICY: dict[str, TypePolicy] = {
                 USERS_READ: {ANY: EMAIL},
             },
             "phone": {
-                CUSTOMER: {SELF: FULL, SAME_ORGANISATION: PHONE},
+                CUSTOMER: {SELF: FULL, CONTACT_SHARED: PHONE},
                 AGENT: {SELF: FULL, ASSIGNED_AGENT: FULL, ANY: PHONE},
                 ADMIN: {SELF: FULL, ANY: PHONE},
                 AUDITOR: {SELF: FULL},
@@ -288,6 +303,11 @@ POLICY: dict[str, TypePolicy] = {
                 CUSTOMER: {SELF: FULL, SAME_ORGANISATION: FULL},
                 **everyone(*_STAFF),
                 AUDITOR: {SELF: FULL},
+            },
+            # The user's own privacy setting: theirs to see, and admins' (who support them).
+            "contactVisibility": {
+                **{audience: {SELF: FULL} for audience in _SIGNED_IN},
+                ADMIN: {ANY: FULL},
             },
         },
     ),

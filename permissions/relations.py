@@ -19,6 +19,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from accounts.tables import ContactVisibility
 from desk.tables import Ticket
 from permissions.policy import Relation, Subject
 from permissions.principal import Principal
@@ -43,6 +44,8 @@ def _user(principal: Principal, record: Any) -> frozenset[Relation]:
         relations.add(Relation.SELF)
     if _same_organisation(principal, record.organisation_id):
         relations.add(Relation.SAME_ORGANISATION)
+        if record.contact_visibility == ContactVisibility.organisation:
+            relations.add(Relation.CONTACT_SHARED)
     return frozenset(relations)
 
 

@@ -6,10 +6,13 @@ import strawberry
 
 from accounts.services import data_requests
 from accounts.services.mfa import require_user
+from accounts.services.users import set_contact_visibility
+from accounts.tables import ContactVisibility
 from core.errors import BadUserInput, RateLimited
 from schema.context import Info, RequestContext
 from schema.ids import parse_id
 from schema.types.privacy import DataRequestType, DownloadLinkType
+from schema.types.users import ContactVisibilityEnum, UserType
 
 _PAGE_MAX = 100
 _SECRET_MAX = 1024
@@ -110,6 +113,18 @@ class PrivacyMutation:
             request_id=context.request_id,
         )
         return DataRequestType(record=record)
+
+    @strawberry.mutation(
+        description="Your privacy setting: who besides staff sees your contact data."
+    )
+    async def set_contact_visibility(
+        self,
+        info: Info,
+        visibility: ContactVisibilityEnum,  # type: ignore[valid-type]
+    ) -> UserType:
+        user_id = require_user(info.context.principal)
+        record = await set_contact_visibility(user_id, ContactVisibility(visibility).value)
+        return UserType(record=record)
 
     @strawberry.mutation(description="Stop your erasure while it is still in its grace period.")
     async def cancel_erasure(self, info: Info, id: strawberry.ID) -> DataRequestType:

@@ -16,6 +16,7 @@ from accounts.services.identity import Identity
 from accounts.services.users import get_user, personal_words
 from accounts.tables import RecoveryCode, User
 from accounts.totp import new_secret, provisioning_uri, verify_totp
+from audit.trail import Actor, record_event
 from core.errors import BadUserInput, Forbidden, Unauthenticated
 from permissions.principal import Principal
 from permissions.roles import Role
@@ -93,6 +94,7 @@ async def confirm_totp(identity: Identity, principal: Principal, code: str) -> l
             }
         ).where(User.id == user["id"])
         await _replace_recovery_codes(user["id"], hashed)
+    await _security_event("mfa.enabled", user["id"])
     return plain
 
 
@@ -130,6 +132,7 @@ async def disable_totp(identity: Identity, principal: Principal, password: str, 
             }
         ).where(User.id == user["id"])
         await RecoveryCode.delete().where(RecoveryCode.user == user["id"])
+    await _security_event("mfa.disabled", user["id"])
 
 
 async def regenerate_recovery_codes(identity: Identity, principal: Principal) -> list[str]:
@@ -138,7 +141,14 @@ async def regenerate_recovery_codes(identity: Identity, principal: Principal) ->
     plain, hashed = await generate_recovery_codes(identity.recovery_hasher)
     async with User._meta.db.transaction():
         await _replace_recovery_codes(user_id, hashed)
+    await _security_event("mfa.recovery_codes_regenerated", user_id)
     return plain
+
+
+async def _security_event(event_type: str, user_id: uuid.UUID) -> None:
+    await record_event(
+        event_type, actor=Actor("user", user_id), target_type="user", target_id=str(user_id)
+    )
 
 
 async def _replace_recovery_codes(user_id: uuid.UUID, hashed: list[str]) -> None:

@@ -13,6 +13,7 @@ from accounts.services.authenticators import Authenticator
 from accounts.services.identity import Identity
 from accounts.tables import RecoveryCode, User
 from accounts.totp import verify_totp
+from audit.trail import Actor, record_event
 from core.errors import ExpectedError
 
 TOTP_COLUMN = "totp_secret_sealed"
@@ -54,6 +55,18 @@ async def verify(
         )
         raise SecondFactorFailed()
     await authenticators.reset(user["id"], authenticator)
+    if authenticator is Authenticator.recovery_code:
+        # A security event: a recovery code in use may mean a lost (or stolen) device.
+        remaining = await RecoveryCode.count().where(
+            (RecoveryCode.user == user["id"]) & RecoveryCode.used_at.is_null()
+        )
+        await record_event(
+            "mfa.recovery_code_used",
+            actor=Actor("user", user["id"]),
+            target_type="user",
+            target_id=str(user["id"]),
+            details={"remaining": remaining},
+        )
     return authenticator
 
 

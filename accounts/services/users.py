@@ -18,8 +18,8 @@ from accounts.services.contact import (
     sealed_phone,
     user_id_for_email,
 )
-from accounts.tables import Organisation, User
-from core.errors import BadUserInput
+from accounts.tables import ContactVisibility, Organisation, User
+from core.errors import BadUserInput, NotFound
 from core.text import clean_text
 from permissions.roles import Role
 
@@ -32,6 +32,7 @@ _USER_COLUMNS = (
     User.display_name,
     User.email,
     User.phone,
+    User.contact_visibility,
     User.role,
     User.is_active,
     User.created_at,
@@ -119,6 +120,19 @@ async def set_phone(user_id: uuid.UUID, phone: str | None) -> None:
     await User.update(
         {User.phone: await sealed_phone(user_id, clean), User.updated_at: datetime.now(UTC)}
     ).where(User.id == user_id)
+
+
+async def set_contact_visibility(user_id: uuid.UUID, visibility: str) -> UserRecord:
+    """The user's own choice of who sees their contact data; raises BadUserInput."""
+    if visibility not in {choice.value for choice in ContactVisibility}:
+        raise BadUserInput("Must be organisation or private.", field="visibility")
+    await User.update(
+        {User.contact_visibility: visibility, User.updated_at: datetime.now(UTC)}
+    ).where(User.id == user_id)
+    record = await get_user(user_id)
+    if record is None:
+        raise NotFound()
+    return record
 
 
 async def organisations_by_ids(

@@ -5,10 +5,17 @@ from __future__ import annotations
 import strawberry
 
 from accounts.records import OrganisationRecord, UserRecord
+from accounts.tables import ContactVisibility
 from permissions.roles import Role
 from schema.context import Info
 
 RoleEnum = strawberry.enum(Role, name="Role")
+ContactVisibilityEnum = strawberry.enum(
+    ContactVisibility,
+    name="ContactVisibility",
+    description="Who besides the staff working your tickets sees your contact data "
+    "(masked): organisation = your colleagues; private = nobody.",
+)
 
 
 @strawberry.type(name="Organisation")
@@ -48,6 +55,10 @@ class UserType:
     @strawberry.field
     def phone(self) -> str | None:
         return self.record.phone
+
+    @strawberry.field
+    def contact_visibility(self) -> ContactVisibilityEnum:  # type: ignore[valid-type]
+        return ContactVisibility(self.record.contact_visibility)
 
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType | None:

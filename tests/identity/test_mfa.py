@@ -178,3 +178,37 @@ async def test_sealed_secret_copied_to_another_user_does_not_decrypt(identity: I
 
     with pytest.raises(DecryptionError):
         await _session(identity, second.email, totp="123456")
+
+
+async def _events(user_id) -> list[tuple[str, dict]]:  # type: ignore[no-untyped-def,type-arg]
+    from audit.tables import AuditEvent
+
+    rows = await (
+        AuditEvent.select(AuditEvent.event_type, AuditEvent.details)
+        .where(AuditEvent.actor_id == user_id)
+        .order_by(AuditEvent.id)
+        .output(load_json=True)
+    )
+    return [(row["event_type"], row["details"]) for row in rows]
+
+
+async def test_enabling_disabling_and_recovery_codes_are_security_events(
+    identity: Identity,
+) -> None:
+    from audit.trail import verify_trail
+
+    user, totp, codes = await _enrolled(identity)
+    await _session(identity, user.email, recovery_code=codes[0])
+    session = await _session(identity, user.email, totp=totp.now())
+    await mfa.regenerate_recovery_codes(identity, principal_for_session(session.record))
+
+    events = await _events(user.id)
+
+    assert [event for event, _ in events] == [
+        "mfa.enabled",
+        "mfa.recovery_code_used",
+        "mfa.recovery_codes_regenerated",
+    ]
+    assert events[1][1] == {"remaining": 9}
+    assert not any(code in str(events) for code in codes)  # never the code itself
+    assert (await verify_trail()).intact

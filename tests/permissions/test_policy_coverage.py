@@ -154,5 +154,5 @@ def test_policy_show_prints_the_table(arguments: list[str]) -> None:
     if arguments:
         assert done.stdout == render_markdown()
     else:
-        assert "User (user)\n  displayName\n" in done.stdout
+        assert "User (user)\n  contactVisibility\n" in done.stdout
         assert "masked(email)" in done.stdout

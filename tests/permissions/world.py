@@ -14,6 +14,7 @@ from typing import Any
 
 from accounts.records import OrganisationRecord, UserRecord
 from accounts.services.identity import Identity
+from accounts.services.users import set_contact_visibility
 from desk.services.comments import add_comment
 from desk.services.tickets import create_ticket
 from desk.tables import Ticket
@@ -39,7 +40,13 @@ SCOPE_OF = {
 # anonymous callers are nobody: they relate to objects only as ANY).
 POSSIBLE: dict[Audience, frozenset[Relation]] = {
     Audience.customer: frozenset(
-        {Relation.SELF, Relation.SAME_ORGANISATION, Relation.REQUESTER, Relation.ANY}
+        {
+            Relation.SELF,
+            Relation.SAME_ORGANISATION,
+            Relation.CONTACT_SHARED,
+            Relation.REQUESTER,
+            Relation.ANY,
+        }
     ),
     Audience.agent: frozenset(
         {Relation.SELF, Relation.REQUESTER, Relation.ASSIGNED_AGENT, Relation.ANY}
@@ -126,12 +133,22 @@ async def make_target(
     if subject is Subject.USER:
         if relation is Relation.SELF and me is not None:
             await set_phone(me.id, "+44 20 7946 0111")
-            same = {Relation.SAME_ORGANISATION} if me.organisation_id else set()
+            # Users share contact data with colleagues unless they choose otherwise.
+            same = (
+                {Relation.SAME_ORGANISATION, Relation.CONTACT_SHARED}
+                if me.organisation_id
+                else set()
+            )
             return Target(await _reload_user(me.id), frozenset({Relation.SELF, *same}))
-        if relation is Relation.SAME_ORGANISATION:
+        if relation in (Relation.SAME_ORGANISATION, Relation.CONTACT_SHARED):
             colleague = await make_user(Role.customer, viewer.organisation)
             await set_phone(colleague.id, "+44 20 7946 0222")
-            return Target(await _reload_user(colleague.id), frozenset({relation}))
+            if relation is Relation.SAME_ORGANISATION:
+                # A colleague who keeps their contact data private.
+                await set_contact_visibility(colleague.id, "private")
+                return Target(await _reload_user(colleague.id), frozenset({relation}))
+            holding = frozenset({Relation.SAME_ORGANISATION, Relation.CONTACT_SHARED})
+            return Target(await _reload_user(colleague.id), holding)
         if relation is Relation.ASSIGNED_AGENT and me is not None:
             ticket = await make_ticket(stranger)
             await assign(ticket.id, me.id)
