@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from piccolo.query.functions.aggregate import Count, Max
 
 from audit.tables import IpBlock
+from audit.trail import Actor, record_event
 from core.errors import BadUserInput
 
 __all__ = (
@@ -107,6 +108,18 @@ async def block_ip(
     )
     await row.save()
     _changed()
+    await record_event(
+        "ip.blocked",
+        actor=_audit_actor(actor),
+        target_type="ip_block",
+        target_id=str(row.id),
+        # The network itself stays in the block row (which has its own retention): the
+        # trail keeps no full address.
+        details={
+            "prefix_length": parsed.prefixlen,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
     return _record(row.to_dict())
 
 
@@ -121,6 +134,13 @@ async def unblock_ip(block_id: uuid.UUID, actor: str) -> bool:
         .returning(IpBlock.id)
     )
     _changed()
+    if updated:
+        await record_event(
+            "ip.unblocked",
+            actor=_audit_actor(actor),
+            target_type="ip_block",
+            target_id=str(block_id),
+        )
     return bool(updated)
 
 
@@ -173,6 +193,16 @@ def _actor(actor: str) -> str:
     if not actor or len(actor) > MAX_ACTOR_LENGTH:
         raise ValueError("actor must be 1 to 100 characters, e.g. 'user:<uuid>'")
     return actor
+
+
+def _audit_actor(actor: str) -> Actor:
+    kind, _, identifier = actor.strip().partition(":")
+    if kind == "user":
+        try:
+            return Actor("user", uuid.UUID(identifier))
+        except ValueError:
+            pass
+    return Actor("system", None)
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -68,3 +68,24 @@ async def test_a_malformed_network_is_bad_user_input() -> None:
     )
 
     assert result.errors[0].extensions == {"code": "BAD_USER_INPUT", "field": "network"}
+
+
+async def test_blocking_and_unblocking_are_audited_without_the_address() -> None:
+    import uuid as uuid_module
+
+    from audit.ip_blocks import block_ip, unblock_ip
+    from audit.tables import AuditEvent
+    from audit.trail import verify_trail
+
+    admin_id = uuid_module.uuid4()
+    record = await block_ip("198.51.100.77", "credential stuffing", None, f"user:{admin_id}")
+    assert await unblock_ip(record.id, "system:expiry-sweep")
+
+    events = await AuditEvent.select().order_by(AuditEvent.id).output(load_json=True)
+    assert [(e["event_type"], e["actor_id"]) for e in events] == [
+        ("ip.blocked", admin_id),
+        ("ip.unblocked", None),
+    ]
+    assert events[0]["details"]["prefix_length"] == 32
+    assert "198.51.100.77" not in str(events)
+    assert (await verify_trail()).intact
