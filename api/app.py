@@ -59,7 +59,12 @@ def create_app(settings: Settings) -> OpenDeskApp:
     resources = Resources.from_settings(settings)
     rate_limiting = RateLimiting.from_settings(settings, resources.redis)
     schema = build_schema(
-        SchemaConfig(production=settings.is_production, max_page_size=settings.max_page_size)
+        SchemaConfig(
+            production=settings.is_production,
+            max_page_size=settings.max_page_size,
+            query_timeout_seconds=settings.graphql_query_timeout_seconds,
+            mutation_timeout_seconds=settings.graphql_mutation_timeout_seconds,
+        )
     )
     privacy_runner = PrivacyRunner(
         resources.identity, settings.exports_dir, settings.privacy_runner_interval_seconds

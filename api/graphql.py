@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 import strawberry
+import structlog
 from litestar import Request, Response
 from litestar.background_tasks import BackgroundTasks
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.types import Dependencies
 from strawberry.litestar import make_graphql_controller
+from strawberry.types import ExecutionResult
 
 from api.edge import REQUEST_ID_STATE_KEY, client_ip_from_scope
 from api.graphiql import graphiql_response
@@ -19,7 +22,9 @@ from api.limits import RateLimiting, enforce_principal_limit
 from api.resources import Resources
 from api.settings import Settings
 from schema.context import RequestContext
+from schema.guards.time_limit import TimeLimits, timed_out
 
+_log = structlog.get_logger("api.graphql")
 _SUB_RESPONSE_KEY = "graphql_sub_response"
 _PRINCIPAL_KEY = "graphql_principal"
 
@@ -61,6 +66,10 @@ async def _no_custom_context() -> None:
 
 
 def graphql_controller(schema: strawberry.Schema, settings: Settings) -> type[Any]:
+    limits = TimeLimits(
+        query_seconds=settings.graphql_query_timeout_seconds,
+        mutation_seconds=settings.graphql_mutation_timeout_seconds,
+    )
     base = make_graphql_controller(
         schema,
         path="/graphql",
@@ -81,6 +90,36 @@ def graphql_controller(schema: strawberry.Schema, settings: Settings) -> type[An
         async def get_sub_response(self, request: Request[Any, Any, Any]) -> Response[Any]:
             response: Response[Any] = request.state[_SUB_RESPONSE_KEY]
             return response
+
+        async def execute_operation(
+            self,
+            request: Any,
+            request_adapter: Any,
+            request_data: Any,
+            context: RequestContext,
+            root_value: Any,
+            sub_response: Any,
+        ) -> Any:
+            """Runs under the longest time limit; ExecutionTimeLimit narrows it to the
+            operation's. Past it, the resolvers are cancelled and the answer says so."""
+            context.execution_started = asyncio.get_running_loop().time()
+            try:
+                async with asyncio.timeout(limits.longest) as timeout:
+                    context.execution_timeout = timeout
+                    return await super().execute_operation(
+                        request, request_adapter, request_data, context, root_value, sub_response
+                    )
+            except TimeoutError:
+                if not timeout.expired():
+                    raise  # someone else's timeout: not ours to relabel
+                seconds = (timeout.when() or 0.0) - context.execution_started
+                _log.warning(
+                    "graphql_execution_timeout",
+                    request_id=context.request_id,
+                    principal=context.principal.kind,
+                    limit_seconds=round(seconds, 3),
+                )
+                return ExecutionResult(data=None, errors=[timed_out(seconds)])
 
         async def render_graphql_ide(self, request: Request[Any, Any, Any]) -> Response[str]:
             # Only after build_context authenticated the request; 404 for everyone else.

@@ -15,11 +15,14 @@ class MigrationFailed(Exception):
     pass
 
 
+MIGRATION_TIMEOUT_SECONDS = 3600.0
+
+
 async def migrate(settings: Settings) -> str:
     """Run pending migrations against ``settings.database_url``; returns Piccolo's report."""
-    engine = engine_from_url(
-        settings.database_url, timeout_seconds=settings.database_timeout_seconds
-    )
+    # Schema changes (an index over a large table) legitimately outlast the per-request
+    # statement timeout: migrations get an hour.
+    engine = engine_from_url(settings.database_url, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
     bind_engine(engine)
     report = io.StringIO()
     # Piccolo prints progress; keep it as the command's report instead of stray output.

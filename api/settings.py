@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # From a request's first byte to its last; slower clients get 408 (slow-loris).
     request_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    # Execution time per request (resolvers cancelled past it): queries / mutations.
+    graphql_query_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    graphql_mutation_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     database_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     # PostgreSQL connection pool per process; 0 opens a connection per query (tests,
     # where test clients run the app on a loop of their own and a pool cannot be shared).

@@ -32,6 +32,8 @@ class SchemaConfig:
     # Parsed documents and validation results are cached by document text; the cost is
     # still evaluated per request with its variables (see schema.guards).
     cache_size: int = 512
+    query_timeout_seconds: float = 10.0
+    mutation_timeout_seconds: float = 30.0
 
     def guards(self) -> GuardsConfig:
         # Development keeps introspection and suggestions for everyone; production
@@ -40,6 +42,8 @@ class SchemaConfig:
             introspection_allowed=not self.production,
             suggestions_enabled=not self.production,
             max_page_size=self.max_page_size,
+            query_timeout_seconds=self.query_timeout_seconds,
+            mutation_timeout_seconds=self.mutation_timeout_seconds,
         )
 
 

@@ -46,6 +46,10 @@ class RequestContext:
     session_token: str | None = None
     user_agent: str = ""
     session_cookie: SessionCookie | None = None
+    # Set by the HTTP layer around execution (schema.guards.time_limit): an
+    # ``asyncio.Timeout`` and the loop time the request started at.
+    execution_timeout: Any = None
+    execution_started: float | None = None
 
     @classmethod
     def for_principal(cls, principal: Principal, **values: object) -> RequestContext:

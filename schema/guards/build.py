@@ -14,6 +14,7 @@ from schema.guards.document import DocumentSizeLimit, ErrorCodes, TokenLimit
 from schema.guards.introspection import IntrospectionGate
 from schema.guards.limits import AliasLimit, DepthLimit, DirectiveLimit, MutationLimit
 from schema.guards.suggestions import NoSuggestions
+from schema.guards.time_limit import ExecutionTimeLimit, TimeLimits
 
 GuardExtension = type[SchemaExtension] | Callable[[], SchemaExtension]
 
@@ -45,4 +46,12 @@ def build_guard_extensions(config: GuardsConfig) -> list[GuardExtension]:
     if not config.suggestions_enabled:
         extensions.append(NoSuggestions)
     extensions.append(ErrorCodes)
+    extensions.append(partial(ExecutionTimeLimit, limits=time_limits(config)))
     return extensions
+
+
+def time_limits(config: GuardsConfig) -> TimeLimits:
+    return TimeLimits(
+        query_seconds=config.query_timeout_seconds,
+        mutation_seconds=config.mutation_timeout_seconds,
+    )

@@ -29,6 +29,9 @@ class GuardsConfig:
     max_mutations_per_request: int = 4
     max_cost: int = 1_000
     max_page_size: int = 100
+    # Execution time per operation type (schema.guards.time_limit), in seconds.
+    query_timeout_seconds: float = 10.0
+    mutation_timeout_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         for name in (
