@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> OpenDeskApp:
         SchemaConfig(
             production=settings.is_production,
             max_page_size=settings.max_page_size,
+            max_operations_per_batch=settings.graphql_max_batch,
             query_timeout_seconds=settings.graphql_query_timeout_seconds,
             mutation_timeout_seconds=settings.graphql_mutation_timeout_seconds,
         )

@@ -16,7 +16,7 @@ from strawberry.litestar import make_graphql_controller
 from strawberry.types import ExecutionResult
 
 from api.edge import REQUEST_ID_STATE_KEY, client_ip_from_scope
-from api.graphiql import graphiql_response
+from api.graphiql import graphiql_response, may_see_graphiql
 from api.identity import ResponseSessionCookie, authenticate, session_token
 from api.limits import RateLimiting, enforce_principal_limit
 from api.resources import Resources
@@ -52,6 +52,9 @@ async def build_context(request: Request[Any, Any, Any], state: State) -> Reques
         client_ip=client_ip,
         request_id=request.scope["state"].get(REQUEST_ID_STATE_KEY),
         max_page_size=settings.max_page_size,
+        # Production: introspection only for those GraphiQL serves (admins and auditors
+        # signed in with MFA); development schemas open it to everyone anyway.
+        introspection_allowed=may_see_graphiql(settings, principal),
         http_response=response,
         rate_limiter=rate_limiting.limiter,
         identity=resources.identity,
@@ -103,6 +106,7 @@ def graphql_controller(schema: strawberry.Schema, settings: Settings) -> type[An
             """Runs under the longest time limit; ExecutionTimeLimit narrows it to the
             operation's. Past it, the resolvers are cancelled and the answer says so."""
             context.execution_started = asyncio.get_running_loop().time()
+            context.in_batch = isinstance(request_data, list)
             try:
                 async with asyncio.timeout(limits.longest) as timeout:
                     context.execution_timeout = timeout

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     request_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     # Execution time per request (resolvers cancelled past it): queries / mutations.
+    # Operations per batched request (a JSON list); 1 = batching off. Queries only.
+    graphql_max_batch: int = Field(default=1, ge=1, le=50)
     graphql_query_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     graphql_mutation_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     database_timeout_seconds: float = Field(default=5.0, gt=0, le=120)

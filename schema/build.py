@@ -32,6 +32,8 @@ class SchemaConfig:
     # Parsed documents and validation results are cached by document text; the cost is
     # still evaluated per request with its variables (see schema.guards).
     cache_size: int = 512
+    # Operations per batched request; 1 turns batching off (a JSON list is refused).
+    max_operations_per_batch: int = 1
     query_timeout_seconds: float = 10.0
     mutation_timeout_seconds: float = 30.0
 
@@ -42,6 +44,7 @@ class SchemaConfig:
             introspection_allowed=not self.production,
             suggestions_enabled=not self.production,
             max_page_size=self.max_page_size,
+            max_operations_per_batch=self.max_operations_per_batch,
             query_timeout_seconds=self.query_timeout_seconds,
             mutation_timeout_seconds=self.mutation_timeout_seconds,
         )
@@ -85,5 +88,13 @@ def build_schema(config: SchemaConfig) -> strawberry.Schema:
             "Mutation", (Mutation, IdentityMutation, ConsentMutation, PrivacyMutation)
         ),
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=config.production),
+        config=StrawberryConfig(
+            auto_camel_case=True,
+            disable_field_suggestions=config.production,
+            batching_config=(
+                {"max_operations": config.max_operations_per_batch}
+                if config.max_operations_per_batch > 1
+                else None
+            ),
+        ),
     )

@@ -49,6 +49,8 @@ class RequestContext:
     # Set by the HTTP layer around execution (schema.guards.time_limit): an
     # ``asyncio.Timeout`` and the loop time the request started at.
     execution_timeout: Any = None
+    # True for each operation of a batched request (schema.guards.batching).
+    in_batch: bool = False
     execution_started: float | None = None
 
     @classmethod

@@ -7,6 +7,7 @@ from functools import partial
 
 from strawberry.extensions import SchemaExtension
 
+from schema.guards.batching import NoMutationsInBatches
 from schema.guards.budget import CostBudget
 from schema.guards.config import GuardsConfig
 from schema.guards.cost import CostLimit
@@ -37,6 +38,7 @@ def build_guard_extensions(config: GuardsConfig) -> list[GuardExtension]:
         partial(DirectiveLimit, limit=config.max_directives),
         partial(DepthLimit, limit=config.max_depth),
         partial(MutationLimit, limit=config.max_mutations_per_request),
+        NoMutationsInBatches,
         partial(CostLimit, max_cost=config.max_cost, max_page_size=config.max_page_size),
         # Charges the checked cost to the principal's budget (needs a rate limiter in context).
         partial(CostBudget, max_page_size=config.max_page_size),
