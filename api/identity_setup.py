@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 
 from accounts.counters import CounterStore, MemoryCounterStore, RedisCounterStore
 from accounts.identity_config import IdentityConfig
+from accounts.lockout import LockoutConfig
 from accounts.mailer import OutboxDirectoryMailer
 from accounts.passwords import Argon2Config, PasswordHasher
 from accounts.recovery_codes import new_recovery_code_hasher
@@ -21,6 +22,14 @@ def identity_config(settings: Settings) -> IdentityConfig:
         session_lifetime_seconds=settings.session_lifetime_seconds,
         registration_enabled=settings.registration_enabled,
         erasure_grace_days=settings.erasure_grace_days,
+        lockout=LockoutConfig(
+            pair_threshold=settings.lockout_pair_threshold,
+            account_threshold=settings.lockout_account_threshold,
+            ip_threshold=settings.lockout_ip_threshold,
+            window_seconds=settings.lockout_window_seconds,
+            first_wait_seconds=settings.lockout_first_wait_seconds,
+            max_wait_seconds=settings.lockout_max_wait_seconds,
+        ),
     )
 
 

@@ -74,6 +74,17 @@ class Settings(BaseSettings):
     session_lifetime_seconds: int = Field(default=12 * 3600, ge=300, le=30 * 24 * 3600)
     session_samesite: Literal["lax", "strict"] = "lax"
     registration_enabled: bool = False
+    # Login lockout (accounts/lockout.py), Keycloak-style: failures within the window lock
+    # the (account, address) pair first, the whole account and the address only at higher
+    # thresholds (a stranger cannot lock a victim out from one address); the wait starts
+    # at lockout_first_wait_seconds and doubles up to lockout_max_wait_seconds. An office
+    # behind one NAT address may need a higher lockout_ip_threshold.
+    lockout_pair_threshold: int = Field(default=5, ge=1, le=1000)
+    lockout_account_threshold: int = Field(default=50, ge=1, le=100_000)
+    lockout_ip_threshold: int = Field(default=100, ge=1, le=1_000_000)
+    lockout_window_seconds: int = Field(default=15 * 60, ge=60, le=24 * 3600)
+    lockout_first_wait_seconds: int = Field(default=30, ge=1, le=3600)
+    lockout_max_wait_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
     # Privacy requests: an erasure waits this long (cancellable) before it runs; the
     # runner looks for due export/erasure jobs this often (0: only `opendesk privacy run`).
     erasure_grace_days: int = Field(default=14, ge=0, le=90)
@@ -187,6 +198,21 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @model_validator(mode="after")
+    def _lockout_locks_the_pair_first(self) -> Settings:
+        if self.lockout_first_wait_seconds > self.lockout_max_wait_seconds:
+            raise ValueError(
+                f"{ENV_PREFIX}LOCKOUT_MAX_WAIT_SECONDS: shorter than LOCKOUT_FIRST_WAIT_SECONDS"
+            )
+        if self.lockout_pair_threshold > min(
+            self.lockout_account_threshold, self.lockout_ip_threshold
+        ):
+            raise ValueError(
+                f"{ENV_PREFIX}LOCKOUT_PAIR_THRESHOLD: must not exceed the account and IP "
+                "thresholds (the pair is locked first)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_refuses_development_defaults(self) -> Settings:

@@ -26,6 +26,12 @@ PRODUCTION_READY = {
         ("OPENDESK_REDIS_URL", "http://cache"),
         ("OPENDESK_MAX_PAGE_SIZE", "0"),
         ("OPENDESK_GRAPHIQL", "sometimes"),
+        ("OPENDESK_LOCKOUT_IP_THRESHOLD", "0"),
+        ("OPENDESK_LOCKOUT_PAIR_THRESHOLD", "500"),
+        ("OPENDESK_LOCKOUT_MAX_WAIT_SECONDS", "10"),
+        ("OPENDESK_ERASURE_GRACE_DAYS", "-1"),
+        ("OPENDESK_GRAPHQL_MAX_BATCH", "0"),
+        ("OPENDESK_GRAPHQL_QUERY_TIMEOUT_SECONDS", "0"),
     ],
 )
 def test_bad_value_is_one_line_naming_the_variable(
@@ -73,3 +79,16 @@ def test_trusted_proxy_stands_in_for_tls_in_production() -> None:
     )
 
     assert settings.trusted_proxies == ("10.0.0.0/8",)
+
+
+def test_lockout_settings_reach_the_login_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.identity_setup import identity_config
+
+    monkeypatch.setenv("OPENDESK_LOCKOUT_IP_THRESHOLD", "1000")
+    monkeypatch.setenv("OPENDESK_LOCKOUT_MAX_WAIT_SECONDS", "600")
+
+    lockout = identity_config(load_settings()).lockout
+
+    assert lockout.ip_threshold == 1000
+    assert lockout.max_wait_seconds == 600
+    assert lockout.pair_threshold == 5
