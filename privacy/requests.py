@@ -206,6 +206,14 @@ async def _claim(candidate: dict[str, Any], now: datetime) -> RequestRecord | No
     return await get_request(candidate["id"]) if won else None
 
 
+async def renew_claim(request_id: uuid.UUID, now: datetime) -> None:
+    """Extend a running job's lease (between steps of a long job), so that no other
+    worker takes it over while it is still making progress."""
+    await DataRequest.update({DataRequest.claimed_until: now + LEASE}).where(
+        (DataRequest.id == request_id) & (DataRequest.status == RequestStatus.running.value)
+    )
+
+
 async def finish_export(request_id: uuid.UUID, archive_name: str, now: datetime) -> None:
     await DataRequest.update(
         {

@@ -108,7 +108,7 @@ async def carry_out_erasure(identity: Identity, record: RequestRecord) -> Erasur
         await identity.sessions.delete(digest)
         ended += 1
     report = await erase_subject(
-        subject_id, pseudonym=pseudonym, after_step=_progress_logger(record.id)
+        subject_id, pseudonym=pseudonym, after_step=_progress(identity, record.id)
     )
     summary = {"sessions": ended, **report.rows_per_step}
     await ErasureLedgerEntry.insert(
@@ -164,11 +164,14 @@ async def ledger_entries() -> list[LedgerEntry]:
     return [LedgerEntry(**row) for row in rows]
 
 
-def _progress_logger(request_id: uuid.UUID) -> StepHook:
-    async def log_step(step: str) -> None:
-        logger.info("erasure %s: %s done", request_id, step)
+def _progress(identity: Identity, request_id: uuid.UUID) -> StepHook:
+    """After each step: log it, and renew the job's lease (a long erasure keeps it)."""
 
-    return log_step
+    async def step_done(step: str) -> None:
+        logger.info("erasure %s: %s done", request_id, step)
+        await requests.renew_claim(request_id, identity.now())
+
+    return step_done
 
 
 async def reapply_erasures(identity: Identity, imported: Sequence[LedgerEntry] = ()) -> int:

@@ -48,3 +48,38 @@ async def test_a_crashed_worker_s_lease_is_taken_over_once_it_runs_out() -> None
     row = await DataRequest.select(DataRequest.claimed_until).first()
     assert row is not None
     assert row["claimed_until"] > later
+
+
+async def test_a_long_erasure_keeps_its_lease_step_by_step(identity, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from accounts.services.request_runner import carry_out_erasure
+    from privacy import erasure
+    from tests.factories import make_user
+
+    user = await make_user()
+    start = datetime.now(UTC)
+    long_ago = start - 2 * requests.LEASE
+    await requests.create_request(
+        RequestKind.erasure,
+        subject_id=user.id,
+        requested_by=user.id,
+        now=long_ago,
+        not_before=long_ago,
+    )
+    # Claimed long ago: the lease would have run out by now without renewal.
+    (record,) = await requests.claim_due(start - requests.LEASE)
+    claimed = await DataRequest.select(DataRequest.claimed_until).first()
+    assert claimed is not None
+    stale_until = claimed["claimed_until"]  # = start: about to run out
+    leases = []
+    real_update = erasure._update_rows
+
+    async def watching(entry, link, subject_id, values):  # type: ignore[no-untyped-def]
+        row = await DataRequest.select(DataRequest.claimed_until).first()
+        leases.append(row["claimed_until"])
+        return await real_update(entry, link, subject_id, values)
+
+    monkeypatch.setattr(erasure, "_update_rows", watching)
+    await carry_out_erasure(identity, record)
+
+    assert leases  # the history steps ran
+    assert all(lease > stale_until for lease in leases)  # renewed by the earlier steps
