@@ -40,6 +40,10 @@ TICKETS_50_EMAIL = (
 TICKETS_50_NO_EMAIL = (
     "query Requesters { tickets(first: 50) { edges { node { requester { displayName } } } } }"
 )
+TICKETS_50_FIELDS = (
+    "query TicketRows { tickets(first: 50) { edges { node { id subject status priority "
+    "createdAt updatedAt requester { id displayName email } } } } }"
+)
 ME_ID = "query MeId { me { id } }"
 LOGIN = (
     "mutation Login($email: String!, $password: String!) { "
@@ -53,6 +57,7 @@ def normal_documents() -> dict[str, Document]:
         "tickets": Document.of("tickets", TICKETS),
         "me_id": Document.of("me_id", ME_ID),
         "tickets50_email": Document.of("tickets50_email", TICKETS_50_EMAIL),
+        "tickets50_fields": Document.of("tickets50_fields", TICKETS_50_FIELDS),
         "tickets50_no_email": Document.of("tickets50_no_email", TICKETS_50_NO_EMAIL),
     }
 

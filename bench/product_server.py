@@ -73,6 +73,33 @@ def install_principal_injection() -> None:
     api.graphql.build_context = build_context_as_principal
 
 
+STUB_POLICY_VARIABLE = "BENCH_STUB_FIELD_POLICY"
+
+
+def stub_field_policy() -> None:
+    """Build the schema without the field policy: no per-field extension, no static gate.
+
+    For measuring what enforcement costs, in the bench's own server process only; must
+    run before ``create_app`` builds the schema (``sitecustomize`` runs it at start-up).
+    """
+    from collections.abc import Iterator
+
+    from strawberry.extensions import SchemaExtension
+
+    import schema.build
+
+    class NoGate(SchemaExtension):
+        def on_execute(self) -> Iterator[None]:
+            yield
+
+    def no_policy(*_roots: type) -> list[str]:
+        return []
+
+    # The names schema.build imported; replacing them there is what the harness wants.
+    setattr(schema.build, "install_field_policy", no_policy)  # noqa: B010
+    setattr(schema.build, "FieldPolicyGate", NoGate)  # noqa: B010
+
+
 def serve_command(port: int, workers: int) -> list[str]:
     """The product's own serve command, bound to 127.0.0.1."""
     return [

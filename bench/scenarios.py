@@ -17,6 +17,7 @@ from bench.context import Bench, answer, first_error_code
 from bench.documents import guard_probes
 from bench.identity_scenarios import argon2_cost, decryption_overhead, limiter_overhead
 from bench.login_scenario import login_p99
+from bench.policy_scenario import policy_overhead
 from bench.privacy_scenario import privacy_scale
 from bench.scenario_support import ScenarioError, load_figures
 from bench.servers import Server
@@ -242,5 +243,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     login_p99,
     limiter_overhead,
     decryption_overhead,
+    policy_overhead,
     privacy_scale,
 )

@@ -4,7 +4,9 @@ This directory is put on ``PYTHONPATH`` for the product server that the benchmar
 starts (``python -m api.cli serve`` — the product's own command), and for nothing else.
 Python imports ``sitecustomize`` at start-up in that process and in each uvicorn worker
 it spawns; when ``BENCH_PRINCIPAL`` is set, it wraps ``api.graphql.build_context`` (see
-``bench.product_server``). The product itself has no switch for this.
+``bench.product_server``); when ``BENCH_STUB_FIELD_POLICY`` is set too, the schema is
+built without the field policy (the ``policy_overhead`` scenario's B side). The product
+itself has no switch for either.
 """
 
 import os
@@ -13,3 +15,8 @@ if os.environ.get("BENCH_PRINCIPAL"):
     from bench.product_server import install_principal_injection
 
     install_principal_injection()
+
+if os.environ.get("BENCH_STUB_FIELD_POLICY"):
+    from bench.product_server import stub_field_policy
+
+    stub_field_policy()
