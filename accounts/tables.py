@@ -199,7 +199,8 @@ classify(
     AuthenticatorState,
     subject="user",
     purpose="brute-force defence: failures per authenticator",
-    retention=Retention("a year after the last change", days=365, after="updated_at"),
+    # Not timed: deleting a disabled authenticator's row would lift NIST's hard cap.
+    retention=Retention("while the account exists (a disabled factor stays disabled)"),
     on_erasure=RowErasure.delete,
     columns={
         "id": row_id(),

@@ -190,7 +190,7 @@ def _privacy(settings: Settings, arguments: argparse.Namespace) -> int:
         case "run":
             return asyncio.run(privacy_commands.run_command(settings))
         case "ledger":
-            return asyncio.run(privacy_commands.ledger_command(settings, out=arguments.out))
+            return privacy_commands.ledger_command(settings, out=arguments.out)
         case "reapply":
             return privacy_commands.reapply_command(settings, ledger=arguments.ledger)
     raise AssertionError(arguments.privacy_command)

@@ -26,8 +26,7 @@ def inventory_command() -> int:
 
 def export_command(settings: Settings, *, user: str, out: Path) -> int:
     subject_id = _parse_user(user)
-    if out.exists():
-        raise CommandError(f"{out} exists; refusing to overwrite")
+    _check_new_file(out)
     return asyncio.run(_export(settings, subject_id, out))
 
 
@@ -89,12 +88,20 @@ async def run_command(settings: Settings) -> int:
     return 0
 
 
-async def ledger_command(settings: Settings, *, out: Path) -> int:
+def ledger_command(settings: Settings, *, out: Path) -> int:
     from accounts.services.request_runner import ledger_entries
 
-    async with opened_resources(settings):
-        entries = await ledger_entries()
-    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    _check_new_file(out)
+
+    async def read() -> list[LedgerEntry]:
+        async with opened_resources(settings):
+            return await ledger_entries()
+
+    entries = asyncio.run(read())
+    try:
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        raise CommandError(f"cannot write {out}: {error.strerror}") from None
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.writelines(entry.to_json() + "\n" for entry in entries)
     print(f"wrote {len(entries)} ledger entries to {out}; keep it apart from database backups")
@@ -107,8 +114,9 @@ def reapply_command(settings: Settings, *, ledger: Path) -> int:
     try:
         lines = ledger.read_text(encoding="utf-8").splitlines()
         imported = [LedgerEntry.from_json(line) for line in lines if line.strip()]
-    except (OSError, ValueError, KeyError) as error:
-        raise CommandError(f"cannot read the ledger {ledger}: {error}") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        # One line naming the problem, never a traceback (nor the ledger's content).
+        raise CommandError(f"cannot read the ledger {ledger}: {type(error).__name__}") from None
     return asyncio.run(_reapply(settings, imported))
 
 
@@ -134,6 +142,14 @@ async def retention_command(settings: Settings) -> int:
         raise CommandError("another retention run holds the lease; nothing done") from None
     print("\n".join(report.lines()))
     return 0
+
+
+def _check_new_file(path: Path) -> None:
+    """Refuse before any work: an existing file, or a directory that is not there."""
+    if path.exists():
+        raise CommandError(f"{path} exists; refusing to overwrite")
+    if not path.parent.is_dir():
+        raise CommandError(f"{path.parent} is not a directory")
 
 
 def _parse_user(value: str) -> uuid.UUID:

@@ -73,7 +73,9 @@ classify(
     AuditEvent,
     subject="actor_id",
     purpose=_SECURITY,
-    retention=Retention("one year", days=365, after="occurred_at"),
+    # Not a timed rule on purpose: deleting the oldest entries would break `audit verify`
+    # (each entry hashes its predecessor); pruning needs an anchored checkpoint first.
+    retention=Retention("one year intended; not pruned until the chain can be anchored"),
     on_erasure=RowErasure.keep,
     columns={
         "id": row_id(),

@@ -8,8 +8,8 @@ knows to ask. ``has_consent`` and ``consenting_subjects`` are that one definitio
 processing that needs a consent (e.g. the partners' marketing export).
 
 Records are append-only: each grant or withdrawal is a new row (whose, which version and
-text hash, when, how) plus an audit event; nothing here updates a row. The one deletion is
-``erase_consents_of``, for the erasure engine.
+text hash, when, how) plus an audit event; nothing here updates or deletes a row. Erasure
+deletes a subject's records (privacy.erasure, from the inventory's ``delete`` rule).
 
 A change that changes nothing records nothing: granting the version already granted, or
 withdrawing when no grant is in force (never granted, already withdrawn), returns the
@@ -169,21 +169,6 @@ async def has_consent(subject_ids: Iterable[uuid.UUID], purpose: str) -> set[uui
         rows = await _consenting(current, among=chunk)
         consenting.update(row["subject_id"] for row in rows)
     return consenting
-
-
-async def erase_consents_of(subject_id: uuid.UUID) -> int:
-    """Delete every consent record of the subject; returns how many.
-
-    For the erasure engine only (the inventory declares these rows ``delete``): once the
-    subject is erased there is no processing left to demonstrate consent for, and the
-    audit trail keeps the pseudonymous events. Nothing else deletes consent records.
-    """
-    deleted = (
-        await ConsentRecord.delete()
-        .where(ConsentRecord.subject_id == subject_id)
-        .returning(ConsentRecord.id)
-    )
-    return len(deleted)
 
 
 async def _current(purpose: str) -> PurposeText:

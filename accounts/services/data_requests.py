@@ -162,6 +162,14 @@ async def download_link(
     token = await requests.new_download_link(data_request_id, identity.now())
     if token is None:
         raise BadUserInput("This export is not ready, or has expired.", field="id")
+    # Whoever takes a copy of the data out, when: in the trail (never the token).
+    await record_event(
+        "personal_data.export_link_created",
+        actor=Actor("user", user_id),
+        target_type="data_request",
+        target_id=str(data_request_id),
+        details={"subject": str(record.subject_id)},
+    )
     lifetime = int(requests.DOWNLOAD_LINK_LIFETIME.total_seconds())
     return DownloadLink(url=f"{DOWNLOAD_PATH}{token}", expires_in_seconds=lifetime)
 

@@ -16,13 +16,13 @@ from privacy.consent import (
     Channel,
     ConsentStatus,
     consents_of,
-    erase_consents_of,
     grant_consent,
     has_consent,
     withdraw_consent,
 )
 from privacy.consent_tables import ConsentRecord, ConsentText
 from privacy.consent_texts import PurposeText, current_text, publish_text, text_sha256
+from privacy.erasure import erase_subject
 from tests.factories import make_user, principal_of
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -315,7 +315,9 @@ async def test_erasure_deletes_the_subjects_records_and_no_one_elses() -> None:
     await withdraw_consent(principal_of(erased), purpose="marketing_email", channel=CHANNEL)
     await _grant(principal_of(kept), text)
 
-    assert await erase_consents_of(erased.id) == 2
+    report = await erase_subject(erased.id, pseudonym="Erased user test")
+
+    assert report.rows_per_step["consent_records.subject_id"] == 2
 
     assert [r["subject_id"] for r in await _records()] == [kept.id]
     assert await has_consent([erased.id, kept.id], "marketing_email") == {kept.id}

@@ -59,6 +59,11 @@ async def test_admin_export_needs_step_up_a_reason_and_is_audited(
         await data_requests.download_link(identity, stale, record.id)
     link = await data_requests.download_link(identity, fresh, record.id)
     assert link.url.startswith("/privacy/downloads/")
+    taken = await AuditEvent.select().where(
+        AuditEvent.event_type == "personal_data.export_link_created"
+    )
+    assert [(e["actor_id"], e["target_id"]) for e in taken] == [(admin.id, str(record.id))]
+    assert link.url.rsplit("/", 1)[1] not in str(taken)
 
 
 async def test_agents_cannot_export_other_users(identity: Identity) -> None:

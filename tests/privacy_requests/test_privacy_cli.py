@@ -102,3 +102,37 @@ async def test_retention_run_stops_while_another_runner_holds_the_lease() -> Non
         result = run_cli("retention", "run")
     assert result.returncode == 1
     assert "another retention run" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("privacy", "ledger", "--out", "{existing}"),
+        ("privacy", "ledger", "--out", "{missing_dir}/ledger.jsonl"),
+        (
+            "privacy",
+            "export",
+            "--user",
+            "00000000-0000-0000-0000-000000000001",
+            "--out",
+            "{missing_dir}/x.zip",
+        ),
+        ("privacy", "reapply", "--ledger", "{garbage}"),
+        ("privacy", "reapply", "--ledger", "{missing_dir}/ledger.jsonl"),
+    ],
+)
+def test_bad_files_are_one_line_never_a_traceback(
+    tmp_path: Path, arguments: tuple[str, ...]
+) -> None:
+    existing = tmp_path / "existing.jsonl"
+    existing.write_text("")
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_text('[]\n"text"\n')
+    paths = {"existing": existing, "missing_dir": tmp_path / "nope", "garbage": garbage}
+
+    result = run_cli(*(argument.format(**paths) for argument in arguments))
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("opendesk: ")

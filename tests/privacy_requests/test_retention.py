@@ -92,3 +92,29 @@ async def test_a_crashed_runner_s_lease_expires() -> None:
 
     assert report.lines()
     assert await JobLease.count() == 0
+
+
+async def test_the_audit_trail_and_authenticator_caps_are_not_pruned() -> None:
+    from accounts.tables import AuthenticatorState
+    from audit.tables import AuditEvent
+    from audit.trail import Actor, record_event, verify_trail
+
+    user = await make_user()
+    await record_event("user.login", actor=Actor("user", user.id))
+    await AuthenticatorState.insert(
+        AuthenticatorState(
+            user=user.id,
+            authenticator="totp",
+            consecutive_failures=100,
+            disabled_at=NOW,
+            updated_at=NOW,
+        )
+    )
+
+    # Seven years on, both are far past "one year".
+    report = await run_retention(NOW + timedelta(days=7 * 365))
+
+    assert "audit_events" not in report.deleted
+    assert await AuditEvent.count() == 1
+    assert (await verify_trail()).intact
+    assert await AuthenticatorState.count() == 1  # the hard cap holds
