@@ -10,6 +10,7 @@ COPY privacy ./privacy
 COPY accounts ./accounts
 COPY desk ./desk
 COPY audit ./audit
+COPY operations ./operations
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim

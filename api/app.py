@@ -58,15 +58,16 @@ def create_app(settings: Settings) -> OpenDeskApp:
     configure_logging(debug=settings.debug)
     resources = Resources.from_settings(settings)
     rate_limiting = RateLimiting.from_settings(settings, resources.redis)
-    schema = build_schema(
-        SchemaConfig(
-            production=settings.is_production,
-            max_page_size=settings.max_page_size,
-            max_operations_per_batch=settings.graphql_max_batch,
-            query_timeout_seconds=settings.graphql_query_timeout_seconds,
-            mutation_timeout_seconds=settings.graphql_mutation_timeout_seconds,
-        )
+    schema_config = SchemaConfig(
+        production=settings.is_production,
+        max_page_size=settings.max_page_size,
+        max_operations_per_batch=settings.graphql_max_batch,
+        query_timeout_seconds=settings.graphql_query_timeout_seconds,
+        mutation_timeout_seconds=settings.graphql_mutation_timeout_seconds,
+        timeouts_by_principal=settings.graphql_timeouts_by_principal,
+        shadow_limits=settings.graphql_shadow_limits,
     )
+    schema = build_schema(schema_config)
     privacy_runner = PrivacyRunner(
         resources.identity, settings.exports_dir, settings.privacy_runner_interval_seconds
     )
@@ -74,7 +75,7 @@ def create_app(settings: Settings) -> OpenDeskApp:
         route_handlers=[
             healthz,
             readyz,
-            graphql_controller(schema, settings),
+            graphql_controller(schema, settings, schema_config.guards()),
             graphiql_assets_router(),
             download_export,
         ],

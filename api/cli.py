@@ -31,12 +31,32 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("dev-cert", help="development: a self-signed pair under var/ (0600 key)")
 
+    observatory = commands.add_parser(
+        "observatory", help="score URLs' response headers as Mozilla's HTTP Observatory does"
+    )
+    observatory.add_argument("urls", nargs="+", metavar="URL")
+    observatory.add_argument("--cafile", help="PEM CA bundle to trust (e.g. the dev-cert)")
+    observatory.add_argument(
+        "--http-url", help="where to test the HTTP->HTTPS redirect (default: http:// port 80)"
+    )
+
     schema = commands.add_parser("schema", help="the committed schema.graphql snapshot")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True)
     schema_commands.add_parser("check", help="fail on breaking changes against schema.graphql")
     schema_commands.add_parser("snapshot", help="write schema.graphql from the served schema")
 
     commands.add_parser("migrate", help="apply pending database migrations (idempotent)")
+
+    database = commands.add_parser("db", help="PostgreSQL access control")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    roles = database_commands.add_parser(
+        "roles", help="print (or --apply) the owner/app role SQL; PostgreSQL only"
+    )
+    roles.add_argument("--owner", default="opendesk_owner", help="owns the schema, migrates")
+    roles.add_argument("--app", default="opendesk_app", help="the API's role: rows only")
+    roles.add_argument("--apply", action="store_true", help="run it on the configured database")
+    roles.add_argument("--owner-password-file", type=Path, help="with --apply: set its password")
+    roles.add_argument("--app-password-file", type=Path, help="with --apply: set its password")
 
     seed = commands.add_parser("seed", help="load data")
     seed.add_argument("--demo", action="store_true", required=True, help="demo data (development)")
@@ -50,6 +70,22 @@ def _parser() -> argparse.ArgumentParser:
         "rotate", help="new key version(s), data moved in resumable batches while serving"
     )
     rotate.add_argument("--family", choices=["kek", "blind_index", "all"], default="all")
+
+    operations = commands.add_parser("operations", help="the persisted-operation allowlist")
+    operations_commands = operations.add_subparsers(dest="operations_command", required=True)
+    imported = operations_commands.add_parser(
+        "import", help="allowlist an Apollo persisted-query manifest (JSON)"
+    )
+    imported.add_argument("manifest", type=Path)
+    imported.add_argument(
+        "--audience",
+        action="append",
+        required=True,
+        help="anonymous, role:<role>, partner or partner:<key id>; repeatable",
+    )
+    operations_commands.add_parser("list", help="print the allowlist")
+    revoked = operations_commands.add_parser("revoke", help="remove one operation by SHA-256")
+    revoked.add_argument("sha256")
 
     policy = commands.add_parser("policy", help="the field policy")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
@@ -103,6 +139,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    if arguments.command == "observatory":  # reads no settings: it only fetches URLs
+        from api.observatory.scan import observatory_command
+
+        return observatory_command(
+            arguments.urls, cafile=arguments.cafile, http_url=arguments.http_url
+        )
     overrides: dict[str, object] = {}
     if arguments.command == "serve":
         for name in ("host", "port", "workers"):
@@ -138,6 +180,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.schema_check(write=arguments.schema_command == "snapshot")
         if arguments.command == "policy" and arguments.policy_command == "show":
             return commands.show_policy(markdown=arguments.markdown)
+        if arguments.command == "db" and arguments.db_command == "roles":
+            from api.db_commands import roles_command
+
+            return asyncio.run(
+                roles_command(
+                    settings,
+                    owner=arguments.owner,
+                    app=arguments.app,
+                    apply=arguments.apply,
+                    password_files={
+                        arguments.owner: arguments.owner_password_file,
+                        arguments.app: arguments.app_password_file,
+                    },
+                )
+            )
         if arguments.command == "migrate":
             return asyncio.run(commands.migrate_command(settings))
         if arguments.command == "seed":
@@ -148,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if arguments.command == "privacy":
             return _privacy(settings, arguments)
+        if arguments.command == "operations":
+            return _operations(settings, arguments)
         if arguments.command == "retention" and arguments.retention_command == "run":
             from api.privacy_commands import retention_command
 
@@ -171,6 +230,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"opendesk: {error}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_FAILED  # pragma: no cover - argparse requires a known command
+
+
+def _operations(settings: Settings, arguments: argparse.Namespace) -> int:
+    from api import operations_commands
+
+    match arguments.operations_command:
+        case "import":
+            return asyncio.run(
+                operations_commands.import_command(
+                    settings, manifest=arguments.manifest, audiences=arguments.audience
+                )
+            )
+        case "list":
+            return asyncio.run(operations_commands.list_command(settings))
+        case "revoke":
+            return asyncio.run(
+                operations_commands.revoke_command(settings, sha256=arguments.sha256)
+            )
+    raise AssertionError(arguments.operations_command)
 
 
 def _privacy(settings: Settings, arguments: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ PICCOLO_APPS = (
     "accounts.piccolo_app",
     "desk.piccolo_app",
     "audit.piccolo_app",
+    "operations.piccolo_app",
 )
 
 

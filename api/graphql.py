@@ -6,12 +6,14 @@ import asyncio
 from typing import Any, ClassVar
 
 import strawberry
-import structlog
+from graphql import GraphQLError
 from litestar import Request, Response
 from litestar.background_tasks import BackgroundTasks
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import ClientException
 from litestar.types import Dependencies
+from strawberry.http import GraphQLRequestData
 from strawberry.litestar import make_graphql_controller
 from strawberry.types import ExecutionResult
 
@@ -19,12 +21,16 @@ from api.edge import REQUEST_ID_STATE_KEY, client_ip_from_scope
 from api.graphiql import graphiql_response, may_see_graphiql
 from api.identity import ResponseSessionCookie, authenticate, session_token
 from api.limits import RateLimiting, enforce_principal_limit
+from api.persisted import persisted_gate
 from api.resources import Resources
 from api.settings import Settings
 from schema.context import RequestContext
-from schema.guards.time_limit import TimeLimits, timed_out
+from schema.guards.batching import batch_limit
+from schema.guards.build import time_limits
+from schema.guards.config import GuardsConfig
+from schema.guards.time_limit import timed_out
+from schema.guards.verdict import RequestSubject, check_limit
 
-_log = structlog.get_logger("api.graphql")
 _SUB_RESPONSE_KEY = "graphql_sub_response"
 _PRINCIPAL_KEY = "graphql_principal"
 
@@ -68,17 +74,22 @@ async def _no_custom_context() -> None:
     return None
 
 
-def graphql_controller(schema: strawberry.Schema, settings: Settings) -> type[Any]:
-    limits = TimeLimits(
-        query_seconds=settings.graphql_query_timeout_seconds,
-        mutation_seconds=settings.graphql_mutation_timeout_seconds,
-    )
+def graphql_controller(
+    schema: strawberry.Schema, settings: Settings, guards: GuardsConfig
+) -> type[Any]:
+    """``guards``: the schema's own limits; the batch cap and the outer execution deadline
+    are applied here (ExecutionTimeLimit then narrows the deadline per operation)."""
+    limits = time_limits(guards)
+    batch = batch_limit(guards)
+    gate = persisted_gate(settings, schema)
     base = make_graphql_controller(
         schema,
         path="/graphql",
         # Strawberry's page loads GraphiQL from a CDN: ours (render_graphql_ide) does not.
         graphql_ide="graphiql" if settings.graphiql != "off" else None,
-        allow_queries_via_get=False,
+        # Queries only (strawberry refuses a mutation over GET with 400); the edge asks a
+        # GET with the session cookie for the CSRF token like a POST (api/edge/csrf.py).
+        allow_queries_via_get=True,
         subscription_protocols=(),
         multipart_uploads_enabled=False,
     )
@@ -107,8 +118,14 @@ def graphql_controller(schema: strawberry.Schema, settings: Settings) -> type[An
             operation's. Past it, the resolvers are cancelled and the answer says so."""
             context.execution_started = asyncio.get_running_loop().time()
             context.in_batch = isinstance(request_data, list)
+            if isinstance(request_data, list):
+                subject = RequestSubject(context, query=None, operation_name=None)
+                if check_limit(subject, batch, len(request_data)) is not None:  # logged
+                    reason = "Too many operations" if batch.value else "Batching is not enabled"
+                    raise ClientException(reason)  # 400, before any operation is parsed
             try:
-                async with asyncio.timeout(limits.longest) as timeout:
+                # No deadline when the time limit is shadowed (logged, never enforced).
+                async with asyncio.timeout(limits.deadline) as timeout:
                     context.execution_timeout = timeout
                     return await super().execute_operation(
                         request, request_adapter, request_data, context, root_value, sub_response
@@ -117,13 +134,38 @@ def graphql_controller(schema: strawberry.Schema, settings: Settings) -> type[An
                 if not timeout.expired():
                     raise  # someone else's timeout: not ours to relabel
                 seconds = (timeout.when() or 0.0) - context.execution_started
-                _log.warning(
-                    "graphql_execution_timeout",
-                    request_id=context.request_id,
-                    principal=context.principal.kind,
-                    limit_seconds=round(seconds, 3),
+                # Logs the refusal (graphql_guard_refused, rule EXECUTION_TIMEOUT).
+                return ExecutionResult(
+                    data=None, errors=[timed_out(context, request_data, seconds)]
                 )
-                return ExecutionResult(data=None, errors=[timed_out(seconds)])
+
+        async def execute_single(
+            self,
+            request: Any,
+            request_adapter: Any,
+            sub_response: Any,
+            context: RequestContext,
+            root_value: Any,
+            request_data: GraphQLRequestData,
+        ) -> ExecutionResult:
+            """Each operation (batched or not) passes the persisted-operation gate first."""
+            admitted = await gate.admit(request_data, context)
+            if isinstance(admitted, GraphQLError):
+                return ExecutionResult(data=None, errors=[admitted])
+            result: ExecutionResult = await super().execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=admitted,
+            )
+            return result
+
+        def should_render_graphql_ide(self, request: Any) -> bool:
+            # A GET naming a persisted operation by id has no "query" but is no page load.
+            extensions = request.query_params.get("extensions")
+            return extensions is None and bool(super().should_render_graphql_ide(request))
 
         async def render_graphql_ide(self, request: Request[Any, Any, Any]) -> Response[str]:
             # Only after build_context authenticated the request; 404 for everyone else.

@@ -7,10 +7,10 @@ message is one line naming the variable, so the CLI can print it instead of a tr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "OPENDESK_"
 DEFAULT_VAR_DIR = Path("var")
@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     debug: bool = False
     var_dir: Path = DEFAULT_VAR_DIR
     database_url: str = DEFAULT_DATABASE_URL
+    # Migrations (DDL) run as the schema owner; the API connects as a role without DDL
+    # rights (``opendesk db roles``). Unset: migrations use database_url.
+    migration_database_url: str | None = None
     redis_url: str | None = None
     # Separate Redis key namespace so several deployments (or test runs) can share a server.
     redis_prefix: str = Field(default="opendesk", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -57,10 +60,28 @@ class Settings(BaseSettings):
     graphql_max_batch: int = Field(default=1, ge=1, le=50)
     graphql_query_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     graphql_mutation_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    # Guard limits measured and logged but not enforced (rollout), comma-separated:
+    # document_chars, tokens, aliases, directives, depth, mutations, cost, time, batch.
+    graphql_shadow_limits: Annotated[frozenset[str], NoDecode] = frozenset()
+    # Per kind of principal: "admin:query=60,partner:query=5,partner:mutation=10" (who:
+    # anonymous, partner or a role; kind: query or mutation) replaces the two above for them.
+    graphql_timeouts_by_principal: Annotated[tuple[tuple[str, str, float], ...], NoDecode] = ()
+    # Persisted (trusted) operations, rolled out in steps (api/persisted.py): off, log
+    # (unknown operations logged), allowlist (only listed ones run), require (ids only).
+    # Partner keys are held to at least "allowlist" whatever this says.
+    persisted_operations: Literal["off", "log", "allowlist", "require"] = "off"
+    # OPENDESK_REQUIRE_PERSISTED=1: ids only, for everyone (the same as "require").
+    require_persisted: bool = False
+    # How stale a process's copy of the allowlist may get (changes elsewhere show within it).
+    persisted_refresh_seconds: float = Field(default=10.0, gt=0, le=3600)
     database_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     # PostgreSQL connection pool per process; 0 opens a connection per query (tests,
     # where test clients run the app on a loop of their own and a pool cannot be shared).
     database_pool_size: int = Field(default=10, ge=0, le=200)
+    # `opendesk keys rotate`: rows moved per batch, and a pause between batches that
+    # spares a busy database (the API keeps serving during a rotation).
+    key_rotation_batch_size: int = Field(default=500, ge=1, le=10_000)
+    key_rotation_pause_seconds: float = Field(default=0.0, ge=0, le=60)
 
     # argon2id (RFC 9106 second recommended option by default; see accounts/passwords.py).
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
@@ -162,6 +183,47 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown limit class {unknown[0]!r}")
         return value
 
+    @field_validator("graphql_timeouts_by_principal", mode="before")
+    @classmethod
+    def _timeouts_by_principal(cls, value: object) -> object:
+        from schema.guards.time_limit import OPERATION_KINDS, PRINCIPAL_CLASSES
+
+        if not isinstance(value, str):
+            return value
+        parsed: dict[tuple[str, str], float] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            target, _, number = item.partition("=")
+            who, _, kind = target.strip().partition(":")
+            if who not in PRINCIPAL_CLASSES or kind not in OPERATION_KINDS:
+                raise ValueError(
+                    f"{item!r}: use who:kind=seconds, who one of "
+                    f"{', '.join(sorted(PRINCIPAL_CLASSES))}, kind query or mutation"
+                )
+            try:
+                seconds = float(number)
+            except ValueError:
+                raise ValueError(f"{item!r}: seconds must be a number") from None
+            if not 0 < seconds <= 300:
+                raise ValueError(f"{item!r}: seconds must be in (0, 300]")
+            if (who, kind) in parsed:
+                raise ValueError(f"{who}:{kind} is given twice")
+            parsed[(who, kind)] = seconds
+        return tuple((who, kind, seconds) for (who, kind), seconds in sorted(parsed.items()))
+
+    @field_validator("graphql_shadow_limits", mode="before")
+    @classmethod
+    def _known_shadow_limits(cls, value: object) -> object:
+        from schema.guards.config import SHADOW_LIMITS
+
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple | set | frozenset):
+            return value  # pydantic reports the type
+        shadowed = frozenset(str(name).strip() for name in names) - {""}
+        unknown = sorted(shadowed - SHADOW_LIMITS.keys())
+        if unknown:
+            raise ValueError(f"unknown limit {unknown[0]!r} (known: {', '.join(SHADOW_LIMITS)})")
+        return shadowed
+
     @field_validator("cors_allowed_origins")
     @classmethod
     def _exact_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -190,6 +252,15 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:///, postgresql:// or postgres://")
         return value
 
+    @field_validator("migration_database_url")
+    @classmethod
+    def _known_migration_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// or postgres:// (SQLite has no roles)")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _known_redis_scheme(cls, value: str | None) -> str | None:
@@ -198,6 +269,14 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @model_validator(mode="after")
+    def _migrations_reach_the_same_kind_of_database(self) -> Settings:
+        if self.migration_database_url and self.uses_sqlite:
+            raise ValueError(
+                f"{ENV_PREFIX}MIGRATION_DATABASE_URL: set only with a PostgreSQL DATABASE_URL"
+            )
+        return self
 
     @model_validator(mode="after")
     def _lockout_locks_the_pair_first(self) -> Settings:
@@ -248,6 +327,11 @@ class Settings(BaseSettings):
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def schema_owner_url(self) -> str:
+        """Where migrations (and ``opendesk db roles --apply``) connect."""
+        return self.migration_database_url or self.database_url
 
 
 def load_settings(**overrides: object) -> Settings:

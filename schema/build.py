@@ -18,6 +18,7 @@ from schema.auth_guard import OneAuthenticationPerRequest
 from schema.consent_fields import ConsentMutation, ConsentQuery
 from schema.errors import MaskUnexpectedErrors, ensure_error_codes
 from schema.guards import GuardsConfig, build_guard_extensions
+from schema.guards.batching import BATCH_PARSE_CEILING
 from schema.identity_fields import IdentityMutation, IdentityQuery
 from schema.mutations import Mutation
 from schema.privacy_fields import PrivacyMutation, PrivacyQuery
@@ -36,6 +37,10 @@ class SchemaConfig:
     max_operations_per_batch: int = 1
     query_timeout_seconds: float = 10.0
     mutation_timeout_seconds: float = 30.0
+    # (principal class, "query" | "mutation", seconds) overrides of the two above.
+    timeouts_by_principal: tuple[tuple[str, str, float], ...] = ()
+    # Guard limits logged but not enforced (schema.guards.config.SHADOW_LIMITS names).
+    shadow_limits: frozenset[str] = frozenset()
 
     def guards(self) -> GuardsConfig:
         # Development keeps introspection and suggestions for everyone; production
@@ -47,6 +52,8 @@ class SchemaConfig:
             max_operations_per_batch=self.max_operations_per_batch,
             query_timeout_seconds=self.query_timeout_seconds,
             mutation_timeout_seconds=self.mutation_timeout_seconds,
+            timeouts_by_principal=self.timeouts_by_principal,
+            shadow=self.shadow_limits,
         )
 
 
@@ -91,10 +98,7 @@ def build_schema(config: SchemaConfig) -> strawberry.Schema:
         config=StrawberryConfig(
             auto_camel_case=True,
             disable_field_suggestions=config.production,
-            batching_config=(
-                {"max_operations": config.max_operations_per_batch}
-                if config.max_operations_per_batch > 1
-                else None
-            ),
+            # The cap itself is checked by the HTTP layer (schema.guards.batching).
+            batching_config={"max_operations": BATCH_PARSE_CEILING},
         ),
     )

@@ -14,6 +14,7 @@ from schema.guards.cost import CostLimit
 from schema.guards.document import DocumentSizeLimit, ErrorCodes, TokenLimit
 from schema.guards.introspection import IntrospectionGate
 from schema.guards.limits import AliasLimit, DepthLimit, DirectiveLimit, MutationLimit
+from schema.guards.opaque_errors import OpaqueValidationErrors
 from schema.guards.suggestions import NoSuggestions
 from schema.guards.time_limit import ExecutionTimeLimit, TimeLimits
 
@@ -29,17 +30,18 @@ def build_guard_extensions(config: GuardsConfig) -> list[GuardExtension]:
     Order: size (chars) → tokens (parser) → aliases → directives → depth →
     mutations (all on the parsed document, before validation) → cost (after
     validation, with variables, before execution) → introspection gate (a validation
-    rule) → suggestions removal → default error codes.
+    rule) → suggestions removal → default error codes. Every limit check ends in
+    :func:`schema.guards.verdict.check_limit` (refuse, or log only if shadowed).
     """
     extensions: list[GuardExtension] = [
-        partial(DocumentSizeLimit, limit=config.max_document_chars),
-        partial(TokenLimit, limit=config.max_tokens),
-        partial(AliasLimit, limit=config.max_aliases),
-        partial(DirectiveLimit, limit=config.max_directives),
-        partial(DepthLimit, limit=config.max_depth),
-        partial(MutationLimit, limit=config.max_mutations_per_request),
+        partial(DocumentSizeLimit, limit=config.limit("document_chars")),
+        partial(TokenLimit, limit=config.limit("tokens")),
+        partial(AliasLimit, limit=config.limit("aliases")),
+        partial(DirectiveLimit, limit=config.limit("directives")),
+        partial(DepthLimit, limit=config.limit("depth")),
+        partial(MutationLimit, limit=config.limit("mutations")),
         NoMutationsInBatches,
-        partial(CostLimit, max_cost=config.max_cost, max_page_size=config.max_page_size),
+        partial(CostLimit, limit=config.limit("cost"), max_page_size=config.max_page_size),
         # Charges the checked cost to the principal's budget (needs a rate limiter in context).
         partial(CostBudget, max_page_size=config.max_page_size),
     ]
@@ -47,6 +49,10 @@ def build_guard_extensions(config: GuardsConfig) -> list[GuardExtension]:
         extensions.append(IntrospectionGate)
     if not config.suggestions_enabled:
         extensions.append(NoSuggestions)
+    if not config.introspection_allowed and not config.suggestions_enabled:
+        # Production: no schema detail in validation errors for who may not introspect.
+        # Only with the gate: its rule keeps their validation cache entries apart.
+        extensions.append(OpaqueValidationErrors)
     extensions.append(ErrorCodes)
     extensions.append(partial(ExecutionTimeLimit, limits=time_limits(config)))
     return extensions
@@ -56,4 +62,6 @@ def time_limits(config: GuardsConfig) -> TimeLimits:
     return TimeLimits(
         query_seconds=config.query_timeout_seconds,
         mutation_seconds=config.mutation_timeout_seconds,
+        shadow="time" in config.shadow,
+        by_principal=config.timeouts_by_principal,
     )

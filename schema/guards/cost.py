@@ -33,6 +33,7 @@ from strawberry.types import ExecutionContext
 from schema.guards.context import context_value
 from schema.guards.cost_plan import COST_METADATA_KEY, CostPlan, FieldCost, compile_plan, evaluate
 from schema.guards.errors import GuardCode, refusal
+from schema.guards.verdict import Limit, check_limit
 
 
 def field_cost(cost: int = 1, *, list_size: int | None = None) -> dict[str, FieldCost]:
@@ -130,14 +131,15 @@ def count_objects(data: Any) -> int:
 
 
 class CostLimit(SchemaExtension):
-    """Refuses requests costing more than ``max_cost`` before anything executes.
+    """Refuses requests costing more than ``limit`` before anything executes.
 
     Runs in ``on_execute`` (after validation, when variables are known): a refusal
-    becomes the result, so graphql-core never runs a resolver.
+    becomes the result, so graphql-core never runs a resolver. Shadowed, an expensive
+    request runs and is logged (see :mod:`schema.guards.verdict`).
     """
 
-    def __init__(self, *, max_cost: int, max_page_size: int) -> None:
-        self.max_cost = max_cost
+    def __init__(self, *, limit: Limit, max_page_size: int) -> None:
+        self.limit = limit
         self.max_page_size = max_page_size
         self.requested: int | None = None
         self.actual = 0
@@ -150,17 +152,14 @@ class CostLimit(SchemaExtension):
             execution_context.result = ExecutionResult(data=None, errors=refused.errors)
             yield
             return
-        if self.requested > self.max_cost:
-            error = refusal(
-                f"Query cost {self.requested} exceeds the maximum of {self.max_cost}.",
-                GuardCode.COST_LIMIT_EXCEEDED,
-                cost=self.requested,
-                maxCost=self.max_cost,
-            )
+        error = check_limit(execution_context, self.limit, self.requested)
+        if error is not None:
             execution_context.result = ExecutionResult(data=None, errors=[error])
+            yield
+            return
         yield
         result = execution_context.result
-        if self.requested <= self.max_cost and result is not None:
+        if result is not None:
             self.actual = count_objects(result.data)
 
     def get_results(self) -> dict[str, Any]:

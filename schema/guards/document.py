@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from strawberry.extensions import MaxTokensLimiter, SchemaExtension
+from graphql import Lexer, Source, TokenKind
+from strawberry.extensions import SchemaExtension
 
-from schema.guards.errors import GuardCode, refusal, tag_errors
+from schema.guards.errors import GuardCode, tag_errors
+from schema.guards.verdict import Limit, check_limit, log_refusal
 
 
 class DocumentSizeLimit(SchemaExtension):
@@ -14,40 +16,78 @@ class DocumentSizeLimit(SchemaExtension):
 
     graphql-core's ``max_source_length`` parse option does the same but reports a
     plain syntax error; this one carries DOCUMENT_TOO_LARGE and runs even when a
-    parser cache would skip parsing.
+    parser cache would skip parsing. Measured: ``len(query)``.
     """
 
-    def __init__(self, *, limit: int) -> None:
+    def __init__(self, *, limit: Limit) -> None:
         self.limit = limit
 
     def on_parse(self) -> Iterator[None]:
         query = self.execution_context.query
-        if query is not None and len(query) > self.limit:
-            # Raised from the hook, strawberry turns it into the response's only error.
-            raise refusal(
-                f"Document is longer than {self.limit} characters.",
-                GuardCode.DOCUMENT_TOO_LARGE,
-                limit=self.limit,
-            )
+        if query is not None:
+            error = check_limit(self.execution_context, self.limit, len(query))
+            if error is not None:
+                # Raised from the hook, strawberry turns it into the response's only error.
+                raise error
         yield
 
 
-class TokenLimit(MaxTokensLimiter):
-    """strawberry's MaxTokensLimiter, with TOO_MANY_TOKENS on the parser's refusal.
+class TokenLimit(SchemaExtension):
+    """The parser's token limit (strawberry's MaxTokensLimiter), with TOO_MANY_TOKENS.
 
-    The parser counts comments too, so comment padding is bounded as well.
+    Enforcing, the parser aborts past the limit, so the exact count is never known:
+    the refusal event reports ``measured`` as limit + 1 ("more than the limit").
+    Shadowed, the parser gets no limit and the tokens of a parsed document are counted
+    here (:func:`token_count`). The parser counts comments too, so comment padding is
+    bounded as well.
     """
 
-    def __init__(self, *, limit: int) -> None:
-        super().__init__(max_token_count=limit)
+    def __init__(self, *, limit: Limit) -> None:
+        self.limit = limit
+
+    def on_operation(self) -> Iterator[None]:
+        if not self.limit.shadow:
+            self.execution_context.parse_options["max_tokens"] = int(self.limit.value)
+        yield
 
     def on_parse(self) -> Iterator[None]:
         yield
-        tag_errors(
-            self.execution_context.pre_execution_errors,
-            f"Document contains more than {self.max_token_count} tokens.",
+        execution_context = self.execution_context
+        refused = tag_errors(
+            execution_context.pre_execution_errors,
+            f"Document contains more than {self.limit.value} tokens.",
             GuardCode.TOO_MANY_TOKENS,
         )
+        if refused:
+            log_refusal(
+                execution_context,
+                GuardCode.TOO_MANY_TOKENS,
+                limit=self.limit.value,
+                measured=self.limit.value + 1,
+            )
+        elif (
+            self.limit.shadow
+            and execution_context.query is not None
+            and execution_context.graphql_document is not None
+            and not execution_context.pre_execution_errors
+        ):
+            check_limit(execution_context, self.limit, token_count(execution_context.query))
+
+
+def token_count(query: str) -> int:
+    """Tokens of a document that parses, counted as the parser's ``max_tokens`` does
+    (comments included, the start and end of the source not)."""
+    lexer = Lexer(Source(query))
+    start = lexer.token
+    while lexer.advance().kind is not TokenKind.EOF:
+        pass
+    # The lexer chains the comments it skips between the tokens it returns.
+    count = 0
+    token = start.next
+    while token is not None and token.kind is not TokenKind.EOF:
+        count += 1
+        token = token.next
+    return count
 
 
 class ErrorCodes(SchemaExtension):

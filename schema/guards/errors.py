@@ -21,7 +21,12 @@ class GuardCode(StrEnum):
     COST_LIMIT_EXCEEDED = "COST_LIMIT_EXCEEDED"
     EXECUTION_TIMEOUT = "EXECUTION_TIMEOUT"
     MUTATION_IN_BATCH = "MUTATION_IN_BATCH"
+    TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
     INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+    # Persisted (trusted) operations (api.persisted); the names are Apollo's.
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
+    PERSISTED_QUERY_ID_REQUIRED = "PERSISTED_QUERY_ID_REQUIRED"
     BAD_USER_INPUT = "BAD_USER_INPUT"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -37,12 +42,15 @@ def refusal(
     return GraphQLError(message, nodes, extensions={"code": code.value, **details})
 
 
-def tag_errors(errors: list[GraphQLError] | None, marker: str, code: GuardCode) -> None:
-    """Give ``code`` to every error whose message contains ``marker``.
+def tag_errors(errors: list[GraphQLError] | None, marker: str, code: GuardCode) -> bool:
+    """Give ``code`` to every error whose message contains ``marker``; True if any did.
 
     graphql-core's parser reports its own limits (token count, nesting) only as
     syntax errors told apart by message; the tests pin these messages.
     """
+    tagged = False
     for error in errors or ():
         if marker in error.message:
             error.extensions = {**(error.extensions or {}), "code": code.value}
+            tagged = True
+    return tagged

@@ -17,6 +17,7 @@ from strawberry.extensions import SchemaExtension
 
 from schema.guards.context import context_flag
 from schema.guards.errors import GuardCode
+from schema.guards.verdict import log_refusal
 
 CONTEXT_FLAG = "introspection_allowed"
 
@@ -47,3 +48,12 @@ class IntrospectionGate(SchemaExtension):
                 IntrospectionDisabledRule,
             )
         yield
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        # The rule reports each introspection field; the request is refused once. The
+        # errors may come from the validation cache, so look at them, not at the rule.
+        code = GuardCode.INTROSPECTION_DISABLED.value
+        errors = self.execution_context.pre_execution_errors or ()
+        if any((error.extensions or {}).get("code") == code for error in errors):
+            log_refusal(self.execution_context, GuardCode.INTROSPECTION_DISABLED)

@@ -28,8 +28,9 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from schema.guards.errors import GuardCode, refusal, tag_errors
+from schema.guards.errors import GuardCode, tag_errors
 from schema.guards.fragments import fragment_definitions, measure_fragments
+from schema.guards.verdict import Limit, check_limit, log_refusal
 
 # Counts saturate here: enough to compare with any limit, small enough to print.
 CEILING = 2**53
@@ -161,54 +162,45 @@ def mutation_count(document: DocumentNode, operation_name: str | None) -> int:
     )
 
 
-class AliasLimit(DocumentGuard):
-    def __init__(self, *, limit: int) -> None:
+class LimitGuard(DocumentGuard):
+    """A document guard measuring one limit; the verdict decides (refuse or shadow)."""
+
+    def __init__(self, *, limit: Limit) -> None:
         self.limit = limit
 
     def check(self, document: DocumentNode) -> GraphQLError | None:
-        if alias_count(document) <= self.limit:
-            return None
-        message = f"Document uses more than {self.limit} aliases."
-        return refusal(message, GuardCode.TOO_MANY_ALIASES, limit=self.limit)
+        return check_limit(self.execution_context, self.limit, self.measure(document))
+
+    def measure(self, document: DocumentNode) -> int:
+        raise NotImplementedError
 
 
-class DirectiveLimit(DocumentGuard):
-    def __init__(self, *, limit: int) -> None:
-        self.limit = limit
-
-    def check(self, document: DocumentNode) -> GraphQLError | None:
-        if directive_count(document) <= self.limit:
-            return None
-        message = f"Document uses more than {self.limit} directives."
-        return refusal(message, GuardCode.TOO_MANY_DIRECTIVES, limit=self.limit)
+class AliasLimit(LimitGuard):
+    def measure(self, document: DocumentNode) -> int:
+        return alias_count(document)
 
 
-class DepthLimit(DocumentGuard):
-    def __init__(self, *, limit: int) -> None:
-        self.limit = limit
+class DirectiveLimit(LimitGuard):
+    def measure(self, document: DocumentNode) -> int:
+        return directive_count(document)
 
+
+class DepthLimit(LimitGuard):
     def on_parse(self) -> Iterator[None]:
         yield
-        # The parser gives up on nesting beyond Python's recursion limit (~200 levels).
-        tag_errors(
+        # The parser gives up on nesting beyond Python's recursion limit (~200 levels):
+        # not a configurable limit (no shadow), but still a refusal to log.
+        if tag_errors(
             self.execution_context.pre_execution_errors,
             "Document is nested too deeply.",
             GuardCode.DEPTH_LIMIT_EXCEEDED,
-        )
+        ):
+            log_refusal(self.execution_context, GuardCode.DEPTH_LIMIT_EXCEEDED)
 
-    def check(self, document: DocumentNode) -> GraphQLError | None:
-        if depth(document) <= self.limit:
-            return None
-        message = f"Document nests fields deeper than {self.limit} levels."
-        return refusal(message, GuardCode.DEPTH_LIMIT_EXCEEDED, limit=self.limit)
+    def measure(self, document: DocumentNode) -> int:
+        return depth(document)
 
 
-class MutationLimit(DocumentGuard):
-    def __init__(self, *, limit: int) -> None:
-        self.limit = limit
-
-    def check(self, document: DocumentNode) -> GraphQLError | None:
-        if mutation_count(document, self.execution_context.operation_name) <= self.limit:
-            return None
-        message = f"Request runs more than {self.limit} mutations."
-        return refusal(message, GuardCode.TOO_MANY_MUTATIONS, limit=self.limit)
+class MutationLimit(LimitGuard):
+    def measure(self, document: DocumentNode) -> int:
+        return mutation_count(document, self.execution_context.operation_name)

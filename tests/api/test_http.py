@@ -70,11 +70,15 @@ async def test_anonymous_me_is_null(client: AsyncTestClient) -> None:  # type: i
     assert response.json()["data"] == {"me": None}
 
 
-async def test_queries_over_get_are_refused(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
-    response = await client.get("/graphql", params={"query": "{ me { id } }"})
+async def test_queries_run_over_get_but_mutations_never_do(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    query = await client.get("/graphql", params={"query": "{ me { id } }"})
+    mutation = await client.get("/graphql", params={"query": "mutation { logout }"})
 
-    assert response.status_code in (400, 405)
-    assert "data" not in response.text
+    assert query.status_code == 200
+    assert query.json()["data"] == {"me": None}
+    assert "errors" not in query.json()
+    assert mutation.status_code in (400, 405)
+    assert "data" not in mutation.text
 
 
 async def test_client_supplied_identity_headers_are_ignored(client: AsyncTestClient) -> None:  # type: ignore[type-arg]

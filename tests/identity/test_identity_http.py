@@ -21,6 +21,7 @@ from api.settings import Settings
 from permissions.roles import Role
 from tests.csrf_helpers import with_csrf
 from tests.identity.conftest import PASSWORD, user_with_password
+from tests.persisted import allowlist
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -172,6 +173,8 @@ async def test_partner_key_lifecycle(
         )
     ).json()["data"]["createApiKey"]
     key = created["key"]
+
+    await allowlist("{ me { id } }", "partner")  # partners run allowlisted operations only
 
     async def as_partner(presented: str):  # type: ignore[no-untyped-def]
         # A Bearer key wins over the admin's cookie on the same client (no ambient

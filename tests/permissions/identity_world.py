@@ -8,13 +8,16 @@ uses. Each ``open_identity`` gets its own Redis key prefix and removes its keys 
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
 from accounts.mailer import MemoryMailer
 from accounts.records import UserRecord
+from accounts.services.api_keys import ApiKeyRecord, create_api_key
 from accounts.services.authentication import NewSession, start_session
 from accounts.services.identity import Identity
 from accounts.sessions import SessionRecord
@@ -73,3 +76,22 @@ async def stored_session(identity: Identity, session: NewSession) -> SessionReco
         if record.public_id == session.record.public_id:
             return record
     raise AssertionError(f"session {session.record.public_id} is not in the store")
+
+
+async def issue_partner_key(
+    identity: Identity, scopes: list[str], organisation_id: uuid.UUID | None
+) -> tuple[ApiKeyRecord, str]:
+    """A partner API key made by a freshly signed-in admin: its record and the secret."""
+    from permissions.roles import Role
+    from tests.factories import make_user
+
+    admin = principal_of_session(await sign_in(identity, await make_user(Role.admin)))
+    return await create_api_key(
+        identity,
+        admin,
+        name="Partner",
+        scopes=scopes,
+        organisation_id=organisation_id,
+        expires_at=identity.now() + timedelta(days=1),
+        allowed_networks=[],
+    )

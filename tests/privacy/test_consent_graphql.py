@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from accounts.services.api_keys import create_api_key
 from accounts.services.marketing import MARKETING_PURPOSE
 from api.app import OpenDeskApp, create_app
 from api.settings import Settings
@@ -22,7 +20,8 @@ from privacy.consent_texts import publish_text
 from tests.edge_http.conftest import csrf_token, http_client, signed_in
 from tests.factories import make_organisation, make_user, principal_of
 from tests.graphql_client import execute
-from tests.permissions.identity_world import principal_of_session, sign_in
+from tests.permissions.identity_world import issue_partner_key
+from tests.persisted import allowlist
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -190,6 +189,9 @@ async def test_a_marketing_partner_gets_only_consenting_users_of_its_organisatio
         )
         return response.json()
 
+    # Partners run allowlisted operations only (api/persisted.py).
+    await allowlist(CONTACTS, "partner")
+    await allowlist(PURPOSES, "partner")
     exported = await as_partner(marketing_key, CONTACTS, {"first": 10})
     refused = await as_partner(users_key, CONTACTS, {"first": 10})
     no_consents = await as_partner(marketing_key, PURPOSES, {})
@@ -211,15 +213,5 @@ async def test_a_marketing_partner_gets_only_consenting_users_of_its_organisatio
 
 
 async def _partner_key(app: OpenDeskApp, scopes: list[str], organisation_id: Any) -> str:
-    identity = app.state.resources.identity
-    admin = principal_of_session(await sign_in(identity, await make_user(Role.admin)))
-    _record, key = await create_api_key(
-        identity,
-        admin,
-        name="Partner",
-        scopes=scopes,
-        organisation_id=organisation_id,
-        expires_at=identity.now() + timedelta(days=1),
-        allowed_networks=[],
-    )
+    _record, key = await issue_partner_key(app.state.resources.identity, scopes, organisation_id)
     return key

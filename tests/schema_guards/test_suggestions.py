@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from schema.guards.opaque_errors import OPAQUE_MESSAGE
+
 from .conftest import assert_refused, make_schema, run
 
 pytestmark = pytest.mark.asyncio
@@ -35,7 +37,14 @@ async def test_development_keeps_suggestions(query, variables) -> None:
     assert any("Did you mean" in error.message for error in result.errors or ())
 
 
-async def test_stripped_message_still_names_the_problem() -> None:
-    result = await run(make_schema(), "{ helo }")
+async def test_stripped_message_still_names_the_problem_for_who_may_introspect() -> None:
+    result = await run(make_schema(), "{ helo }", context={"introspection_allowed": True})
     assert_refused(result, "GRAPHQL_VALIDATION_FAILED")
     assert result.errors[0].message == "Cannot query field 'helo' on type 'Query'."
+
+
+async def test_a_stranger_gets_no_schema_detail_at_all() -> None:
+    result = await run(make_schema(), "{ helo }")
+    assert_refused(result, "GRAPHQL_VALIDATION_FAILED")
+    assert [error.message for error in result.errors] == [OPAQUE_MESSAGE]
+    assert result.errors[0].locations is None
