@@ -157,7 +157,12 @@ async def rotate_keys_command(settings: Settings, family: str) -> int:
     resources = Resources.from_settings(settings)
     await resources.open()
     try:
-        rotated, moved = await rotate(key_file_path(settings), families)
+        rotated, moved = await rotate(
+            key_file_path(settings),
+            families,
+            batch_size=settings.key_rotation_batch_size,
+            pause_seconds=settings.key_rotation_pause_seconds,
+        )
     finally:
         await resources.close()
     if rotated:

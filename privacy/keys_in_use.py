@@ -15,7 +15,9 @@ from pathlib import Path
 
 from privacy.crypto import Keyring, KeyringError
 
-_RECHECK_SECONDS = 1.0
+# A process sees a changed key file within this long (rotation waits this out before it
+# moves any row to the new keys: api/key_rotation.py).
+RECHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -49,7 +51,7 @@ def current_keyring() -> Keyring:
     if _installed is None:
         raise KeyringError("no keyring installed: the process started without keys")
     now = time.monotonic()
-    if _installed.loader is not None and now - _installed.checked_at >= _RECHECK_SECONDS:
+    if _installed.loader is not None and now - _installed.checked_at >= RECHECK_SECONDS:
         _installed.checked_at = now
         mtime = _mtime(_installed.path)
         if mtime != _installed.mtime_ns:

@@ -48,10 +48,12 @@ async def data_keys_for(subject_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Dat
     """Unwrapped keys of the subjects that have one (erased subjects are absent)."""
     if not subject_ids:
         return {}
-    keyring = current_keyring()
     rows = await DataKeyRow.select(DataKeyRow.subject_id, DataKeyRow.wrapped).where(
         DataKeyRow.subject_id.is_in(list(set(subject_ids)))
     )
+    # Taken after the read: a key a rotation re-wrapped meanwhile is under a KEK version
+    # this process has loaded by then (api/key_rotation.py waits for the reload).
+    keyring = current_keyring()
     keys = {}
     for row in rows:
         wrapped = WrappedDataKey.from_token(row["wrapped"], subject_id=str(row["subject_id"]))

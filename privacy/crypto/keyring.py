@@ -201,15 +201,21 @@ def generate_development_keyring(path: Path) -> Keyring:
     return keyring
 
 
-def rotate_key_file(path: Path, family: KeyFamily) -> Keyring:
-    """Add a fresh active version of ``family`` to the key file at ``path``; return the result.
+def rotate_key_file(path: Path, *families: KeyFamily) -> Keyring:
+    """Add a fresh active version of each of ``families`` to the key file at ``path``, in
+    one write; return the result.
 
     The file is replaced atomically (readers see the old or the new file, never a partial
-    one) under an exclusive lock, so two concurrent rotations cannot lose a version.
-    Running processes keep their loaded keyring until they reload it.
+    one) under an exclusive lock, so two concurrent rotations cannot lose a version, and
+    a crash never leaves one family rotated and the other not. Running processes keep
+    their loaded keyring until they reload it.
     """
+    if not families:
+        raise ValueError("name at least one key family to rotate")
     with exclusive_lock(path):
-        rotated = load_keyring(path).rotate(family)
+        rotated = load_keyring(path)
+        for family in families:
+            rotated = rotated.rotate(family)
         write_private_file(path, rotated.to_key_file_json(), replace=True)
     return rotated
 

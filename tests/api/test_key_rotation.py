@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -12,8 +15,8 @@ from api.key_rotation import finish_pending, key_status, rotate
 from api.keys import install_app_keyring, key_file_path
 from api.settings import Settings
 from privacy.crypto import KeyFamily, load_keyring, rotate_key_file
-from privacy.keys_in_use import install_keyring
-from privacy.subject_keys import rewrap_batch
+from privacy.keys_in_use import RECHECK_SECONDS, install_keyring
+from privacy.subject_keys import kek_version_counts, rewrap_batch
 from tests.factories import make_user
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -26,6 +29,9 @@ def key_file(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def
     copy = tmp_path / "keys.json"
     copy.write_bytes(original.read_bytes())
     copy.chmod(0o600)
+    # Written long ago, as a deployed key file is (a fresh one makes rotation wait for
+    # servers to reload it).
+    os.utime(copy, (time.time() - 60, time.time() - 60))
     install_keyring(load_keyring(copy), path=copy, loader=lambda: load_keyring(copy))
     yield copy
     install_app_keyring(settings)
@@ -72,3 +78,22 @@ async def test_lookups_work_mid_reindex(key_file: Path) -> None:
     assert await user_id_for_email("midway@example.com") == user.id  # old-version index
     await finish_pending()
     assert await user_id_for_email("midway@example.com") == user.id  # new-version index
+
+
+async def test_no_key_moves_before_every_server_can_have_reloaded_the_keys(
+    key_file: Path,
+) -> None:
+    """Serving processes see a new key file within RECHECK_SECONDS; a key re-wrapped
+    sooner would be unreadable in one still on the old keys."""
+    await make_user()
+    rotation = asyncio.create_task(rotate(key_file, (KeyFamily.KEK,)))
+    first_moved_at = None
+    while first_moved_at is None:
+        finished = rotation.done()
+        if (await kek_version_counts()).get(2):
+            first_moved_at = time.time()
+        assert not finished or first_moved_at is not None
+        await asyncio.sleep(0.01)
+    await rotation
+
+    assert first_moved_at - key_file.stat().st_mtime >= RECHECK_SECONDS

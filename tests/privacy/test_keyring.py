@@ -186,6 +186,22 @@ def test_rotate_key_file_persists_the_new_version_and_keeps_mode(tmp_path: Path)
     assert _mode(path) == 0o600
 
 
+def test_rotating_two_families_is_one_write(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    generate_development_keyring(path)
+    before = path.stat().st_ino
+
+    rotate_key_file(path, KeyFamily.KEK, KeyFamily.BLIND_INDEX)
+    reloaded = load_keyring(path)
+
+    # A crash can never leave one family rotated and the other not.
+    assert path.stat().st_ino != before
+    assert reloaded.active_version(KeyFamily.KEK) == 2
+    assert reloaded.active_version(KeyFamily.BLIND_INDEX) == 2
+    with pytest.raises(ValueError, match="at least one"):
+        rotate_key_file(path)
+
+
 def test_rotate_key_file_refuses_a_loose_file(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
     generate_development_keyring(path)
