@@ -11,9 +11,9 @@ Built on the ``limits`` library's sliding-window-counter strategy (not moving wi
   its remaining overlap, assuming its hits were spread evenly); within one window the
   count is exact, which is what the multi-process test pins.
 
-A decision costs two round trips to Redis (the hit, then the window stats for the
-headers). When Redis fails, each limit class follows its :class:`FailureMode`; the
-limiter never raises a storage error to its caller.
+A decision costs one round trip to Redis: the hit and the window it leaves, in one
+script (:mod:`api.limits.redis_window`). When Redis fails, each limit class follows its
+:class:`FailureMode`; the limiter never raises a storage error to its caller.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from prometheus_client import Counter as MetricCounter
 
 from api.edge import IPAddress
 from api.limits.config import FailureMode, LimitClass, LimitPolicy, RateLimitConfig
+from api.limits.redis_window import OneTripRedisStorage, window_stats
 
 __all__ = ("STORE_FAILURES", "LimitDecision", "Limiter")
 
@@ -196,8 +197,17 @@ class Limiter:
 async def _decide(
     strategy: SlidingWindowCounterRateLimiter, policy: LimitPolicy, key: str, cost: int
 ) -> LimitDecision:
-    allowed = await strategy.hit(policy.item, policy.limit_class.value, key, cost=cost)
-    stats = await strategy.get_window_stats(policy.item, policy.limit_class.value, key)
+    storage = strategy.storage
+    if isinstance(storage, OneTripRedisStorage):
+        # One round trip: the hit and the window it leaves (api/limits/redis_window.py).
+        item = policy.item
+        allowed, window = await storage.acquire_with_window(
+            item.key_for(policy.limit_class.value, key), item.amount, item.get_expiry(), cost
+        )
+        stats = window_stats(item, window)
+    else:
+        allowed = await strategy.hit(policy.item, policy.limit_class.value, key, cost=cost)
+        stats = await strategy.get_window_stats(policy.item, policy.limit_class.value, key)
     now = time.time()
     reset_at = max(float(stats.reset_time), now)
     return LimitDecision(

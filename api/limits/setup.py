@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
 
 from api.edge._asgi import ASGIApp
@@ -12,6 +11,7 @@ from api.limits.config import LimitClass, RateLimitConfig
 from api.limits.ip_blocks import IpBlockList
 from api.limits.limiter import Limiter
 from api.limits.middleware import RateLimitMiddleware
+from api.limits.redis_window import OneTripRedisStorage
 from api.settings import Settings
 
 __all__ = ("RateLimiting", "rate_limit_config")
@@ -34,9 +34,9 @@ def rate_limit_config(settings: Settings) -> RateLimitConfig:
     )
 
 
-def shared_storage(redis: Redis, redis_url: str, prefix: str) -> RedisStorage:
+def shared_storage(redis: Redis, redis_url: str, prefix: str) -> OneTripRedisStorage:
     """A ``limits`` Redis storage on the app's own connection pool (no second pool)."""
-    return RedisStorage(
+    return OneTripRedisStorage(
         f"async+{redis_url}",
         implementation="redispy",
         key_prefix=f"{prefix}:limits",

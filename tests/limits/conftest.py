@@ -9,10 +9,11 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 
 import pytest
-from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
 
 from api.limits import LimitClass, Limiter, RateLimitConfig
+from api.limits.redis_window import OneTripRedisStorage
+from api.limits.setup import shared_storage
 from tests.conftest import BACKENDS
 
 SMALL_RATES: Mapping[LimitClass, str] = dict.fromkeys(LimitClass, "3/minute")
@@ -20,13 +21,9 @@ SMALL_RATES: Mapping[LimitClass, str] = dict.fromkeys(LimitClass, "3/minute")
 LimiterFactory = Callable[..., Limiter]
 
 
-def redis_storage(client: Redis, url: str) -> RedisStorage:
-    return RedisStorage(
-        f"async+{url}",
-        implementation="redispy",
-        key_prefix=f"opendesk-test-limits-{secrets.token_hex(4)}",
-        connection_pool=client.connection_pool,
-    )
+def redis_storage(client: Redis, url: str) -> OneTripRedisStorage:
+    """The product's own shared storage (api.limits.setup), in a fresh namespace."""
+    return shared_storage(client, url, f"opendesk-test-{secrets.token_hex(4)}")
 
 
 @pytest.fixture
