@@ -9,6 +9,7 @@ means to measure: a benchmark of error responses is worse than none.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -163,6 +164,44 @@ def hostile_flood(bench: Bench) -> list[Figure]:
     return figures
 
 
+# One client far past its per-address limit (the default 300/minute) behind the trusted
+# proxy; the normal clients each come from their own address (bench.wrk's forwarded_for).
+FLOOD_ADDRESS = "203.0.113.7"
+IP_FLOOD_SETTINGS = {
+    "OPENDESK_TRUSTED_PROXIES": '["127.0.0.1/32"]',
+    "OPENDESK_RATE_LIMIT_IP": "300/minute",
+}
+
+
+def ip_flood(bench: Bench) -> list[Figure]:
+    """Normal `me` alone vs while one client address floods (an equal stream, same
+    connections): the flood is refused 429 by the per-address limit at the edge, before
+    its body is read; what it costs the others is the figure."""
+    with bench.extra_product(
+        1, bench.placement.server, environment=IP_FLOOD_SETTINGS, name="product-ip-flood"
+    ) as server:
+        normal = dataclasses.replace(bench.load("me"), forwarded_for=True)
+        flood = dataclasses.replace(bench.load("me"), client_address=FLOOD_ADDRESS)
+        flood_results: list[WrkResult] = []
+
+        def under_flood() -> WrkResult:
+            process = bench.wrk.start(server, flood)
+            try:
+                return bench.measure(server, normal)
+            finally:
+                flood_results.append(bench.wrk.finish(process, flood))
+
+        bench.wrk.run(server, dataclasses.replace(normal, seconds=bench.plan.warmup_seconds))
+        a, b = interleave(bench.plan.rounds, lambda: bench.measure(server, normal), under_flood)
+    figures = load_figures("me while one address floods", "alone", "with flood", a, b)
+    refused = [
+        f"{round(r.requests_per_second)}/s ({r.non_2xx} of {r.requests} refused)"
+        for r in flood_results
+    ]
+    figures[0].notes.append(f"the flooding address's requests per round: {refused}")
+    return figures
+
+
 def workers(bench: Bench) -> list[Figure]:
     """tickets on 1 vs 2 uvicorn workers (both servers may use every core)."""
     scenario = "tickets 1 vs 2 workers"
@@ -237,6 +276,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     tickets_throughput,
     hostile_refusal,
     hostile_flood,
+    ip_flood,
     workers,
     memory_soak,
     argon2_cost,

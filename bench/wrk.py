@@ -131,6 +131,9 @@ class Load:
     count_graphql_errors: bool = False
     # Milliseconds each connection waits before its next request (0: back to back).
     delay_ms: int = 0
+    # One fixed client address for every request (X-Forwarded-For, for a server that
+    # trusts 127.0.0.1 as its proxy): a single client, as its rate limit sees it.
+    client_address: str | None = None
 
 
 def find_wrk() -> str:
@@ -199,6 +202,8 @@ class Wrk:
 
     def _script(self, load: Load, headers: dict[str, str]) -> Path:
         all_headers = {"Content-Type": "application/json", **headers}
+        if load.client_address is not None:
+            all_headers["X-Forwarded-For"] = load.client_address
         header_table = ", ".join(
             f"[{json.dumps(name)}] = {json.dumps(value)}" for name, value in all_headers.items()
         )
