@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,11 @@ class UserRecord:
     # "organisation" or "private" (accounts.tables.ContactVisibility); read by the field
     # policy's CONTACT_SHARED relation.
     contact_visibility: str = "private"
+    # The email and phone still sealed (ciphertext), when the record was loaded without
+    # opening them (the GraphQL users loader: contact data is decrypted only when a
+    # contact field is asked for, accounts.services.contact.open_contacts_of); then
+    # ``email``/``phone`` are None until opened. None: they were opened on load.
+    sealed_contact: tuple[str | None, str | None] | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any], email: str | None, phone: str | None) -> UserRecord:
@@ -39,6 +45,16 @@ class UserRecord:
             # Not selected: shared with nobody (fail closed).
             contact_visibility=row.get("contact_visibility") or "private",
         )
+
+    @classmethod
+    def with_sealed_contact(cls, row: dict[str, Any]) -> UserRecord:
+        """``row`` from the users table, its email and phone left sealed."""
+        record = cls.from_row(row, None, None)
+        return dataclasses.replace(record, sealed_contact=(row["email"], row["phone"]))
+
+    @property
+    def contact_opened(self) -> bool:
+        return self.sealed_contact is None
 
 
 @dataclass(frozen=True, slots=True)

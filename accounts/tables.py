@@ -26,6 +26,7 @@ from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
 
 from permissions.roles import Role
+from privacy.crypto.column import encrypted
 from privacy.inventory import (
     NOT_PERSONAL,
     Category,
@@ -59,21 +60,21 @@ class User(Table, tablename="users"):
     organisation = ForeignKey(references=Organisation, null=True, index=True)
     display_name = Varchar(length=120)
     # Contact data is ciphertext (AES-256-GCM under the user's data key, bound to this
-    # row and column; see accounts/services/contact.py). Logins find a user by the
-    # email's blind index (HMAC of the normalised address), unique.
-    email = Text(secret=True)
+    # row and column: privacy.crypto.column; see accounts/services/contact.py). Logins
+    # find a user by the email's blind index (HMAC of the normalised address), unique.
+    email = encrypted()
     email_lookup = Varchar(length=32, unique=True, index=True, index_method=IndexMethod.btree)
     email_lookup_version = Integer(default=1)
-    phone = Text(null=True, default=None, secret=True)
+    phone = encrypted(null=True, default=None)
     contact_visibility = Varchar(
         length=16, choices=ContactVisibility, default=ContactVisibility.organisation.value
     )
     role = Varchar(length=16, choices=Role, default=Role.customer.value)
     password_hash = Text(null=True, default=None, secret=True)
     is_active = Boolean(default=True)
-    # TOTP: the secret is sealed (encrypted, bound to this row) before it is stored.
-    totp_secret_sealed = Text(null=True, default=None, secret=True)
-    totp_pending_sealed = Text(null=True, default=None, secret=True)
+    # TOTP: the secret is sealed under the user's data key too (accounts/secret_seal.py).
+    totp_secret_sealed = encrypted(null=True, default=None)
+    totp_pending_sealed = encrypted(null=True, default=None)
     totp_last_step = BigInt(null=True, default=None)
     mfa_enabled = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -171,8 +172,12 @@ classify(
         "role": Column(Category.identifier, "authorisation"),
         "password_hash": Column(Category.security, _ACCOUNT, Erase.null, exported=False),
         "is_active": Column(Category.none, "authorisation", Erase.false),
-        "totp_secret_sealed": Column(Category.security, _MFA, Erase.null, exported=False),
-        "totp_pending_sealed": Column(Category.security, _MFA, Erase.null, exported=False),
+        "totp_secret_sealed": Column(
+            Category.security, _MFA, Erase.null, encrypted=True, exported=False
+        ),
+        "totp_pending_sealed": Column(
+            Category.security, _MFA, Erase.null, encrypted=True, exported=False
+        ),
         "totp_last_step": Column(Category.security, _MFA, Erase.null, exported=False),
         "mfa_enabled": Column(Category.security, _MFA, Erase.false),
         "created_at": timestamp(),

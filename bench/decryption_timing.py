@@ -6,9 +6,11 @@ milliseconds per run for, on the distinct requesters of the tickets (the seeded
 customers, the users a 50-ticket page loads):
 
 * ``fetch_ms``: one ``SELECT`` of the users' rows (id, email, phone) and nothing else;
-* ``users_by_ids_ms``: ``accounts.services.users.users_by_ids``, what the users
-  dataloader runs: the same kind of fetch, then the users' data keys (one more query,
-  one unwrap per user) and the decryption of email and phone;
+* ``users_by_ids_ms``: ``accounts.services.users.users_by_ids``, what a request that
+  resolves contact fields pays in all (the GraphQL users loader fetches rows sealed and
+  its contacts loader opens them: the same work in two steps): the same kind of fetch,
+  then the users' data keys (one more query, one unwrap per user) and the decryption of
+  email and phone;
 * ``open_contacts_ms``: ``opened_contacts`` alone on already fetched rows (data-key
   query + unwraps + AES-GCM decryption), the part that is decryption.
 

@@ -203,10 +203,10 @@ def decryption_overhead(bench: Bench) -> list[Figure]:
     )
     figures = load_figures("tickets(50) requesters", "no email", "with email", a, b)
     figures[0].notes.append(
-        "both documents decrypt every requester's email and phone (the users loader, "
-        "accounts/services/users.users_by_ids, always opens contact data); B - A is the "
-        f"email field itself: field policy, masking (the agent sees e.g. {sample!r}), "
-        "serialisation"
+        "contact data is opened only when a contact field is resolved (the users loader "
+        "leaves it sealed; schema.loaders contacts opens a page's in one data-key query), "
+        "so A opens no key and B - A is the email field whole: field policy (relation), "
+        f"data-key query and decryption, masking (the agent sees e.g. {sample!r})"
     )
     timings = _run_timing(
         bench, "bench.decryption_timing", bench.plan.argon2_runs * 3, bench.placement.server

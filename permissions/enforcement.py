@@ -151,6 +151,7 @@ class FieldPolicyExtension(FieldExtension):
             return await next_(source, info, **kwargs)
         if decision.kind is Kind.DENIED:
             raise Forbidden()
+        strategy = decision.strategy if decision.kind is Kind.MASKED else None
         if decision.kind is Kind.RELATIONAL:
             access = decision.settle(view.relations.of(self.compiled.subject, source))
             if access is None:
@@ -158,8 +159,12 @@ class FieldPolicyExtension(FieldExtension):
                 access = decision.settle_all(relations)
             if access.level is Level.DENIED:
                 raise Forbidden()
-        # Masking applies to text fields only (checked at install); those are never async.
-        return await next_(source, info, **kwargs)
+            if access.level is Level.MASKED:
+                strategy = access.strategy
+        # Decided before the resolver runs: a denied field's resolver (and, for contact
+        # data, its decryption) never runs.
+        value = await next_(source, info, **kwargs)
+        return mask(value, strategy) if strategy is not None else value
 
 
 def install_field_policy(*roots: type) -> list[str]:

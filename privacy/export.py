@@ -22,7 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from privacy.crypto import DataKey, DecryptionError, decrypt_value
+from piccolo.columns import Column as PiccoloColumn
+
+from privacy.crypto import DataKey, DecryptionError
+from privacy.crypto.column import open_cell
 from privacy.inventory import Column, TableInventory, personal_tables
 from privacy.subject_keys import data_keys_for
 
@@ -211,16 +214,16 @@ def _record(
     for name, column in columns.items():
         value = row[name]
         if column.encrypted and value:
-            value = _decrypted(value, key, entry.name, name, row_id)
+            value = _decrypted(value, key, entry.table._meta.get_column_by_name(name), row_id)
         record[name] = _jsonable_value(value)
     return record
 
 
-def _decrypted(token: str, key: DataKey | None, table: str, column: str, row_id: str) -> str | None:
+def _decrypted(token: str, key: DataKey | None, column: PiccoloColumn, row_id: str) -> str | None:
     if key is None:
         return None  # erased: the key is gone
     try:
-        return decrypt_value(token, key=key, table=table, column=column, row_id=row_id)
+        return open_cell(column, key=key, row_id=row_id, token=token)
     except DecryptionError:
         return None
 

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from strawberry.dataloader import DataLoader
 
 from accounts.records import OrganisationRecord, UserRecord
-from accounts.services.users import organisations_by_ids, users_by_ids
+from accounts.services.contact import open_contacts_of
+from accounts.services.users import organisations_by_ids, users_with_sealed_contact_by_ids
 from desk.records import CommentRecord
 from desk.services.comments import comments_for_tickets
 from permissions.principal import Principal
@@ -23,7 +24,12 @@ class Loaders:
 
     def __init__(self, principal: Principal) -> None:
         self._principal = principal
+        # Users with their contact data still sealed; ``contacts`` opens it, only for the
+        # users whose email or phone a request actually resolves.
         self.users: DataLoader[uuid.UUID, UserRecord | None] = DataLoader(self._load_users)
+        self.contacts: DataLoader[UserRecord, tuple[str | None, str | None]] = DataLoader(
+            self._load_contacts, cache_key_fn=lambda record: record.id
+        )
         self.organisations: DataLoader[uuid.UUID, OrganisationRecord | None] = DataLoader(
             self._load_organisations
         )
@@ -32,8 +38,14 @@ class Loaders:
         )
 
     async def _load_users(self, keys: Sequence[uuid.UUID]) -> list[UserRecord | None]:
-        found = await users_by_ids(keys)
+        found = await users_with_sealed_contact_by_ids(keys)
         return [found.get(key) for key in keys]
+
+    async def _load_contacts(
+        self, records: Sequence[UserRecord]
+    ) -> list[tuple[str | None, str | None]]:
+        opened = await open_contacts_of(records)
+        return [opened[record.id] for record in records]
 
     async def _load_organisations(
         self, keys: Sequence[uuid.UUID]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 
-from accounts.services.users import get_user
 from desk.services.tickets import get_ticket, list_tickets
 from schema.context import Info
 from schema.ids import parse_id
@@ -20,7 +19,7 @@ class Query:
         user_id = info.context.principal.user_id
         if user_id is None:
             return None
-        record = await get_user(user_id)
+        record = await info.context.loaders.users.load(user_id)
         return UserType(record=record) if record else None
 
     @strawberry.field(description="A ticket visible to the caller, or null.")

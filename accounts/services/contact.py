@@ -11,6 +11,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from piccolo.columns import Column
+
+from accounts.records import UserRecord
 from accounts.tables import User
 from privacy.crypto import (
     DataKey,
@@ -18,13 +21,11 @@ from privacy.crypto import (
     KeyFamily,
     blind_index,
     blind_index_candidates,
-    decrypt_value,
-    encrypt_value,
 )
+from privacy.crypto.column import open_cell, seal_cell
 from privacy.keys_in_use import current_keyring
 from privacy.subject_keys import data_key_for, data_keys_for
 
-TABLE = "users"
 EMAIL_PURPOSE = "users.email"
 
 
@@ -48,19 +49,19 @@ async def sealed_contact(user_id: uuid.UUID, *, email: str, phone: str | None) -
     """Column values for a user's contact data (creates the user's data key if needed)."""
     key = await data_key_for(user_id)
     return {
-        "email": _seal(key, "email", user_id, email),
-        "phone": _seal(key, "phone", user_id, phone) if phone is not None else None,
+        "email": _seal(key, User.email, user_id, email),
+        "phone": _seal(key, User.phone, user_id, phone) if phone is not None else None,
     }
 
 
 async def sealed_phone(user_id: uuid.UUID, phone: str | None) -> str | None:
     if phone is None:
         return None
-    return _seal(await data_key_for(user_id), "phone", user_id, phone)
+    return _seal(await data_key_for(user_id), User.phone, user_id, phone)
 
 
-def _seal(key: DataKey, column: str, user_id: uuid.UUID, value: str) -> str:
-    return encrypt_value(value, key=key, table=TABLE, column=column, row_id=str(user_id))
+def _seal(key: DataKey, column: Column, user_id: uuid.UUID, value: str) -> str:
+    return seal_cell(column, key=key, row_id=str(user_id), value=value)
 
 
 async def opened_contacts(
@@ -73,17 +74,35 @@ async def opened_contacts(
     for row in rows:
         key = keys.get(row["id"])
         opened[row["id"]] = (
-            _open(key, "email", row["id"], row["email"]),
-            _open(key, "phone", row["id"], row["phone"]),
+            _open(key, User.email, row["id"], row["email"]),
+            _open(key, User.phone, row["id"], row["phone"]),
         )
     return opened
 
 
-def _open(key: DataKey | None, column: str, user_id: uuid.UUID, sealed: str | None) -> str | None:
+async def open_contacts_of(
+    records: Sequence[UserRecord],
+) -> dict[uuid.UUID, tuple[str | None, str | None]]:
+    """(email, phone) in clear for each record: those opened on load as they are, the
+    sealed ones decrypted together (one data-key query for all of them)."""
+    opened = {record.id: (record.email, record.phone) for record in records}
+    sealed = [
+        {"id": record.id, "email": record.sealed_contact[0], "phone": record.sealed_contact[1]}
+        for record in records
+        if record.sealed_contact is not None
+    ]
+    if sealed:
+        opened.update(await opened_contacts(sealed))
+    return opened
+
+
+def _open(
+    key: DataKey | None, column: Column, user_id: uuid.UUID, sealed: str | None
+) -> str | None:
     if key is None or not sealed:
         return None
     try:
-        return decrypt_value(sealed, key=key, table=TABLE, column=column, row_id=str(user_id))
+        return open_cell(column, key=key, row_id=str(user_id), token=sealed)
     except DecryptionError:
         return None
 

@@ -21,8 +21,6 @@ from core.errors import BadUserInput, Forbidden, Unauthenticated
 from permissions.principal import Principal
 from permissions.roles import Role
 
-PENDING_COLUMN = "totp_pending_sealed"
-
 
 @dataclass(frozen=True, slots=True)
 class TotpEnrolment:
@@ -57,9 +55,7 @@ async def enroll_totp(identity: Identity, principal: Principal) -> TotpEnrolment
     if user["mfa_enabled"]:
         raise BadUserInput("Two-factor authentication is already on.")
     secret = new_secret()
-    sealed = secret_seal.seal(
-        secret, keyring=identity.keyring, user_id=user["id"], column=PENDING_COLUMN
-    )
+    sealed = await secret_seal.seal(secret, user_id=user["id"], column=User.totp_pending_sealed)
     await User.update({User.totp_pending_sealed: sealed}).where(User.id == user["id"])
     record = await get_user(user["id"])
     account_name = (record.email if record else None) or user["display_name"]
@@ -73,15 +69,13 @@ async def confirm_totp(identity: Identity, principal: Principal, code: str) -> l
     sealed = user["totp_pending_sealed"]
     if user["mfa_enabled"] or not sealed:
         raise BadUserInput("Start enrolment first.", field="code")
-    secret = secret_seal.unseal(
-        sealed, keyring=identity.keyring, user_id=user["id"], column=PENDING_COLUMN
+    secret = await secret_seal.unseal(
+        sealed, keyring=identity.keyring, user_id=user["id"], column=User.totp_pending_sealed
     )
     step = verify_totp(secret, code, last_used_step=None, now=identity.now())
     if step is None:
         raise BadUserInput("The code was not accepted.", field="code")
-    active = secret_seal.seal(
-        secret, keyring=identity.keyring, user_id=user["id"], column=second_factor.TOTP_COLUMN
-    )
+    active = await secret_seal.seal(secret, user_id=user["id"], column=User.totp_secret_sealed)
     plain, hashed = await generate_recovery_codes(identity.recovery_hasher)
     async with User._meta.db.transaction():
         await User.update(

@@ -16,8 +16,6 @@ from accounts.totp import verify_totp
 from audit.trail import Actor, record_event
 from core.errors import ExpectedError
 
-TOTP_COLUMN = "totp_secret_sealed"
-
 
 class SecondFactorFailed(ExpectedError):
     code = "UNAUTHENTICATED"
@@ -74,8 +72,8 @@ async def _spend_totp(identity: Identity, user: dict[str, Any], code: str, now: 
     sealed = user.get("totp_secret_sealed")
     if not sealed:
         return False
-    secret = secret_seal.unseal(
-        sealed, keyring=identity.keyring, user_id=user["id"], column=TOTP_COLUMN
+    secret = await secret_seal.unseal(
+        sealed, keyring=identity.keyring, user_id=user["id"], column=User.totp_secret_sealed
     )
     step = verify_totp(secret, code, last_used_step=user.get("totp_last_step"), now=now)
     if step is None:

@@ -106,6 +106,17 @@ async def users_by_ids(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, UserRec
     return {row["id"]: UserRecord.from_row(row, *contacts[row["id"]]) for row in rows}
 
 
+async def users_with_sealed_contact_by_ids(
+    user_ids: Sequence[uuid.UUID],
+) -> dict[uuid.UUID, UserRecord]:
+    """Users as stored, contact data still sealed: one query, no key is opened (see
+    ``UserRecord.sealed_contact``; ``contact.open_contacts_of`` opens it when needed)."""
+    if not user_ids:
+        return {}
+    rows = await User.select(*_USER_COLUMNS).where(User.id.is_in(list(user_ids)))
+    return {row["id"]: UserRecord.with_sealed_contact(row) for row in rows}
+
+
 async def personal_words(user_id: uuid.UUID) -> tuple[str, ...]:
     """What a user's password must not contain: its email and display name."""
     record = await get_user(user_id)

@@ -48,13 +48,14 @@ class UserType:
         return self.record.role
 
     # Who sees contact data, and masked how, is the field policy's (permissions.policy).
+    # Decrypted only here, when asked for (batched per request by the contacts loader).
     @strawberry.field
-    def email(self) -> str | None:
-        return self.record.email
+    async def email(self, info: Info) -> str | None:
+        return (await _contact(self.record, info))[0]
 
     @strawberry.field
-    def phone(self) -> str | None:
-        return self.record.phone
+    async def phone(self, info: Info) -> str | None:
+        return (await _contact(self.record, info))[1]
 
     @strawberry.field
     def contact_visibility(self) -> ContactVisibilityEnum:  # type: ignore[valid-type]
@@ -66,3 +67,9 @@ class UserType:
             return None
         record = await info.context.loaders.organisations.load(self.record.organisation_id)
         return OrganisationType(record=record) if record else None
+
+
+async def _contact(record: UserRecord, info: Info) -> tuple[str | None, str | None]:
+    if record.contact_opened:
+        return record.email, record.phone
+    return await info.context.loaders.contacts.load(record)

@@ -11,12 +11,13 @@ from tests.graphql_client import execute
 
 @pytest.mark.usefixtures("db")
 async def test_unexpected_error_is_masked_with_an_error_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    import schema.queries
+    import schema.loaders
 
     async def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internal detail: password=hunter2")
 
-    monkeypatch.setattr(schema.queries, "get_user", explode)
+    # What `me` loads its user through.
+    monkeypatch.setattr(schema.loaders, "users_with_sealed_contact_by_ids", explode)
     alice = await make_user(Role.customer)
 
     result = await execute("{ me { id } }", principal_of(alice))
