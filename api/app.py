@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.datastructures import State
 
+from api.attachments import UPLOAD_PATH, download_attachment, upload_body_limit, upload_controller
 from api.edge import SecurityHeadersConfig, TrustedProxyConfig, wrap_edge
 from api.edge_policy import edge_policies
 from api.graphiql import graphiql_assets_router
@@ -23,9 +24,11 @@ from api.privacy_downloads import download_export
 from api.privacy_runner import PrivacyRunner
 from api.resources import Resources
 from api.settings import Settings
+from desk.attachments import AttachmentStore
 from schema.build import SchemaConfig, build_schema
 
 MAX_JSON_BODY_BYTES = 1_000_000
+MULTIPART_PART_LIMIT = 8
 
 
 class OpenDeskApp:
@@ -40,6 +43,8 @@ class OpenDeskApp:
             proxies=TrustedProxyConfig(trusted_proxies=settings.trusted_proxies),
             security_headers=SecurityHeadersConfig(hsts=settings.tls),
             max_body_bytes=MAX_JSON_BODY_BYTES,
+            upload_path=UPLOAD_PATH,
+            upload_max_body_bytes=upload_body_limit(settings),
             # IP blocks and the per-IP limit: after the client IP, before the body is read.
             after_client_ip=[rate_limiting.edge_hook] if rate_limiting else [],
             **edge_policies(settings, litestar.state["resources"].keyring),
@@ -69,13 +74,19 @@ def create_app(settings: Settings) -> OpenDeskApp:
     )
     schema = build_schema(schema_config)
     privacy_runner = PrivacyRunner(
-        resources.identity, settings.exports_dir, settings.privacy_runner_interval_seconds
+        resources.identity,
+        settings.exports_dir,
+        settings.privacy_runner_interval_seconds,
+        AttachmentStore(settings.attachments_dir),
     )
+    graphql = graphql_controller(schema, settings, schema_config.guards())
     litestar = Litestar(
         route_handlers=[
             healthz,
             readyz,
-            graphql_controller(schema, settings, schema_config.guards()),
+            graphql,
+            upload_controller(graphql, settings),
+            download_attachment,
             graphiql_assets_router(),
             download_export,
         ],
@@ -84,6 +95,8 @@ def create_app(settings: Settings) -> OpenDeskApp:
         on_startup=[resources.open, privacy_runner.start],
         on_shutdown=[privacy_runner.stop, resources.close],
         request_max_body_size=MAX_JSON_BODY_BYTES,
+        # Multipart is parsed on the upload route only: operations, map and one file.
+        multipart_form_part_limit=MULTIPART_PART_LIMIT,
         debug=False,
         openapi_config=None,
     )

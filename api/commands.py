@@ -11,6 +11,7 @@ from api.migrate import MigrationFailed, migrate
 from api.resources import Resources
 from api.settings import Settings
 from core.errors import BadUserInput
+from desk.attachments import load_scanner
 from permissions.roles import Role
 from privacy.crypto import generate_development_keyring
 
@@ -51,8 +52,13 @@ def serve(
     for path in (certfile, keyfile):
         if path is not None and not path.is_file():
             raise CommandError(f"{path}: no such file")
-    # Fail fast, with one line, before any worker starts: keys must be usable.
+    # Fail fast, with one line, before any worker starts: keys must be usable, and a
+    # configured attachment scanner must load.
     load_app_keyring(settings)
+    try:
+        load_scanner(settings.attachment_scanner)
+    except ValueError as error:
+        raise CommandError(f"OPENDESK_ATTACHMENT_SCANNER: {error}") from None
     if demo:
         if settings.is_production:
             raise CommandError("--demo is for development only")

@@ -67,6 +67,7 @@ async def build_context(request: Request[Any, Any, Any], state: State) -> Reques
         session_token=session_token(request, settings),
         user_agent=request.headers.get("user-agent", ""),
         session_cookie=ResponseSessionCookie(response, settings),
+        attachments=resources.attachments,
     )
 
 
@@ -148,10 +149,14 @@ def graphql_controller(
             root_value: Any,
             request_data: GraphQLRequestData,
         ) -> ExecutionResult:
-            """Each operation (batched or not) passes the persisted-operation gate first."""
+            """Each operation (batched or not) passes the persisted-operation gate first,
+            then :meth:`refuse_operation` sees the text that will run."""
             admitted = await gate.admit(request_data, context)
             if isinstance(admitted, GraphQLError):
                 return ExecutionResult(data=None, errors=[admitted])
+            refused = self.refuse_operation(admitted)
+            if refused is not None:
+                return ExecutionResult(data=None, errors=[refused])
             result: ExecutionResult = await super().execute_single(
                 request=request,
                 request_adapter=request_adapter,
@@ -161,6 +166,11 @@ def graphql_controller(
                 request_data=admitted,
             )
             return result
+
+        def refuse_operation(self, request_data: GraphQLRequestData) -> GraphQLError | None:
+            """A route serving only some operations refuses the others here (after the
+            persisted-operation gate has filled in the text of an id); this one serves all."""
+            return None
 
         def should_render_graphql_ide(self, request: Any) -> bool:
             # A GET naming a persisted operation by id has no "query" but is no page load.

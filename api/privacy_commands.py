@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from api.commands import CommandError
 from api.resources import opened_resources
 from api.settings import Settings
+from desk.attachments import AttachmentStore
 
 if TYPE_CHECKING:
     from accounts.services.request_runner import LedgerEntry
@@ -74,6 +75,7 @@ async def erase_command(settings: Settings, *, user: str, confirmed: bool) -> in
         if claimed is None:
             raise CommandError(f"erasure {record.id} is being run by another worker; retry later")
         report = await carry_out_erasure(resources.identity, claimed)
+        await _delete_erased_files(settings)
     rows = sum(report.rows_per_step.values())
     print(f"erased user {subject_id} (request {record.id}): {rows} rows changed or deleted")
     return 0
@@ -83,7 +85,9 @@ async def run_command(settings: Settings) -> int:
     from api.privacy_runner import run_once
 
     async with opened_resources(settings) as resources:
-        finished = await run_once(resources.identity, settings.exports_dir)
+        finished = await run_once(
+            resources.identity, settings.exports_dir, AttachmentStore(settings.attachments_dir)
+        )
     print(f"data requests: {finished} finished")
     return 0
 
@@ -125,6 +129,7 @@ async def _reapply(settings: Settings, imported: list[LedgerEntry]) -> int:
 
     async with opened_resources(settings) as resources:
         applied = await reapply_erasures(resources.identity, imported)
+        await _delete_erased_files(settings)
     print(f"re-applied {applied} erasures")
     return 0
 
@@ -138,10 +143,18 @@ async def retention_command(settings: Settings) -> int:
     try:
         async with opened_resources(settings):
             report = await run_retention(datetime.now(UTC))
+            files = await _delete_erased_files(settings)
     except LeaseHeld:
         raise CommandError("another retention run holds the lease; nothing done") from None
     print("\n".join(report.lines()))
+    print(f"attachment files: {files} deleted")
     return 0
+
+
+async def _delete_erased_files(settings: Settings) -> int:
+    from api.privacy_runner import delete_erased_attachment_files
+
+    return await delete_erased_attachment_files(AttachmentStore(settings.attachments_dir))
 
 
 def _check_new_file(path: Path) -> None:

@@ -15,6 +15,8 @@ from api.database import bind_engine, engine_from_url
 from api.identity_setup import build_identity
 from api.keys import install_app_keyring
 from api.settings import Settings
+from desk.attachments import AttachmentStore, load_scanner
+from desk.services.attachments import AttachmentPolicy
 from privacy.crypto import Keyring
 
 
@@ -25,6 +27,8 @@ class Resources:
     keyring: Keyring
     identity: Identity
     pool_size: int = 10
+    # Uploads' store, scanner and limits (api/attachments.py); tests swap the scanner.
+    attachments: AttachmentPolicy | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
@@ -49,6 +53,7 @@ class Resources:
             keyring=keyring,
             identity=build_identity(settings, redis, keyring),
             pool_size=settings.database_pool_size,
+            attachments=attachment_policy(settings),
         )
 
     async def open(self) -> None:
@@ -61,6 +66,16 @@ class Resources:
             await self.engine.close_connection_pool()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+def attachment_policy(settings: Settings) -> AttachmentPolicy:
+    """Raises ValueError when the configured scanner cannot be loaded (start-up stops)."""
+    return AttachmentPolicy(
+        store=AttachmentStore(settings.attachments_dir),
+        scanner=load_scanner(settings.attachment_scanner),
+        max_bytes=settings.attachment_max_bytes,
+        max_per_ticket=settings.attachment_max_per_ticket,
+    )
 
 
 @asynccontextmanager

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     # runner looks for due export/erasure jobs this often (0: only `opendesk privacy run`).
     erasure_grace_days: int = Field(default=14, ge=0, le=90)
     privacy_runner_interval_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # Attachments (desk/attachments/): per file, per ticket; stored under var_dir.
+    # OPENDESK_ATTACHMENT_SCANNER names a scan hook as "module:attribute" (none bundled).
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=100 * 1024 * 1024)
+    attachment_max_per_ticket: int = Field(default=20, ge=1, le=1000)
+    attachment_scanner: str = Field(default="", pattern=r"^([A-Za-z_][\w.]*:[A-Za-z_]\w*)?$")
     # Where password-reset links point (the frontend's reset page; the token follows).
     password_reset_link_base: str = "http://127.0.0.1:8000/reset-password#token="  # noqa: S105
 
@@ -323,6 +328,12 @@ class Settings(BaseSettings):
     def exports_dir(self) -> Path:
         """Export archives (0600, deleted when they expire); shared by every worker."""
         return self.var_dir / "exports"
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Attachment files (0700 directory, 0600 files, random names); never served as
+        files: only through the authorised download route. Shared by every worker."""
+        return self.var_dir / "attachments"
 
     @property
     def uses_sqlite(self) -> bool:

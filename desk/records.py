@@ -66,3 +66,30 @@ class CommentRecord:
 class TicketPage:
     tickets: list[TicketRecord]
     has_next_page: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRecord:
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    uploaded_by_id: uuid.UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    storage_key: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> AttachmentRecord:
+        return cls(
+            id=row["id"],
+            ticket_id=row["ticket"],
+            uploaded_by_id=row["uploaded_by"],
+            filename=row["filename"],
+            content_type=row["content_type"],
+            size_bytes=int(row["size_bytes"]),
+            sha256=row["sha256"],
+            storage_key=row["storage_key"],
+            created_at=row["created_at"],
+        )

@@ -142,7 +142,7 @@ classify(
     subject="uploaded_by",
     purpose=_SUPPORT,
     retention=Retention(
-        "with their ticket: file name anonymised with the ticket's content",
+        "with their ticket: file name and content erased with the ticket's content",
         then=RowErasure.update,
         follows="ticket",
     ),
@@ -154,8 +154,14 @@ classify(
         "filename": Column(Category.content, _SUPPORT, Erase.redact),
         "content_type": NOT_PERSONAL,
         "size_bytes": NOT_PERSONAL,
-        "sha256": Column(Category.none, "integrity of the stored file"),
-        "storage_key": Column(Category.none, "where the file is stored (no upload store yet)"),
+        # A fingerprint of what the user uploaded: emptied with the content. An emptied
+        # sha256 is also the mark that the stored file must go: the desk's file purge
+        # (desk/services/attachments.py) deletes it and retires the storage key.
+        "sha256": Column(Category.content, "integrity of the stored file", Erase.empty),
+        # An internal name of the service's storage, not the subject's data: not exported.
+        "storage_key": Column(
+            Category.none, "the stored file's random name (var/attachments)", exported=False
+        ),
         "created_at": timestamp(),
     },
 )

@@ -247,6 +247,7 @@ POLICY: dict[str, TypePolicy] = {
             "createTicket": everyone(*_DESK),
             "addComment": everyone(*_DESK),
             "updateTicketStatus": everyone(*_DESK),
+            "uploadAttachment": everyone(*_DESK),
             "blockIp": everyone(ADMIN),
             "unblockIp": everyone(ADMIN),
             # Identity (accounts/): signing in is open; the services decide the rest.
@@ -328,10 +329,22 @@ POLICY: dict[str, TypePolicy] = {
             "updatedAt": _TICKET_METADATA,
             "subject": _TICKET_READERS,
             "body": _TICKET_READERS,
+            "bodyHtml": _TICKET_READERS,
             "requester": _TICKET_READERS,
             "assignee": _TICKET_READERS,
             "comments": _TICKET_READERS,
             "internalNotes": everyone(*_STAFF),
+            # Signed-in desk users only (partner keys read no files): the desk services
+            # load attachments of visible tickets for users alone.
+            "attachments": {key: _TICKET_READERS[key] for key in _DESK},
+        },
+    ),
+    # Reached only through a visible ticket or the upload itself (desk services).
+    "Attachment": TypePolicy(
+        Subject.NONE,
+        {
+            name: everyone(*_DESK)
+            for name in ("id", "filename", "contentType", "sizeBytes", "createdAt", "downloadPath")
         },
     ),
     "Comment": TypePolicy(
@@ -341,6 +354,7 @@ POLICY: dict[str, TypePolicy] = {
             "isInternal": {**_COMMENT_READERS, AUDITOR: {ANY: FULL}},
             "createdAt": {**_COMMENT_READERS, AUDITOR: {ANY: FULL}},
             "body": _COMMENT_READERS,
+            "bodyHtml": _COMMENT_READERS,
             "author": _COMMENT_READERS,
         },
     ),

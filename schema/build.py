@@ -14,6 +14,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from permissions.enforcement import FieldPolicyGate, install_field_policy
+from schema.attachment_fields import AttachmentMutation
 from schema.auth_guard import OneAuthenticationPerRequest
 from schema.consent_fields import ConsentMutation, ConsentQuery
 from schema.errors import MaskUnexpectedErrors, ensure_error_codes
@@ -92,7 +93,8 @@ def build_schema(config: SchemaConfig) -> strawberry.Schema:
     return OpenDeskSchema(
         query=merge_types("Query", (Query, IdentityQuery, ConsentQuery, PrivacyQuery)),
         mutation=merge_types(
-            "Mutation", (Mutation, IdentityMutation, ConsentMutation, PrivacyMutation)
+            "Mutation",
+            (Mutation, IdentityMutation, ConsentMutation, PrivacyMutation, AttachmentMutation),
         ),
         extensions=extensions,
         config=StrawberryConfig(

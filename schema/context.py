@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from strawberry.types import Info as StrawberryInfo
 
 from accounts.services.identity import Identity
+from desk.services.attachments import AttachmentPolicy
 from permissions.principal import ANONYMOUS, Principal
 from schema.guards.budget import RateLimiter
 from schema.loaders import Loaders
@@ -52,6 +53,8 @@ class RequestContext:
     # True for each operation of a batched request (schema.guards.batching).
     in_batch: bool = False
     execution_started: float | None = None
+    # Where uploads go and what they may be (desk.services.attachments.AttachmentPolicy).
+    attachments: AttachmentPolicy | None = None
 
     @classmethod
     def for_principal(cls, principal: Principal, **values: object) -> RequestContext:

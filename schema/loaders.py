@@ -12,7 +12,8 @@ from strawberry.dataloader import DataLoader
 from accounts.records import OrganisationRecord, UserRecord
 from accounts.services.contact import open_contacts_of
 from accounts.services.users import organisations_by_ids, users_with_sealed_contact_by_ids
-from desk.records import CommentRecord
+from desk.records import AttachmentRecord, CommentRecord
+from desk.services.attachments import attachments_for_tickets
 from desk.services.comments import comments_for_tickets
 from permissions.principal import Principal
 
@@ -35,6 +36,9 @@ class Loaders:
         )
         self.comments: DataLoader[CommentsKey, list[CommentRecord]] = DataLoader(
             self._load_comments
+        )
+        self.attachments: DataLoader[uuid.UUID, list[AttachmentRecord]] = DataLoader(
+            self._load_attachments
         )
 
     async def _load_users(self, keys: Sequence[uuid.UUID]) -> list[UserRecord | None]:
@@ -64,3 +68,7 @@ class Loaders:
             for ticket_id in ticket_ids:
                 pages[(ticket_id, first)] = found.get(ticket_id, [])
         return [pages[key] for key in keys]
+
+    async def _load_attachments(self, keys: Sequence[uuid.UUID]) -> list[list[AttachmentRecord]]:
+        found = await attachments_for_tickets(self._principal, keys)
+        return [found.get(key, []) for key in keys]

@@ -9,6 +9,7 @@ this layer never holds, more than ``max_body_bytes`` of one request.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from typing import Final
 
 from api.edge._asgi import ASGIApp, Message, Receive, Scope, Send, header_values, send_json_error
@@ -34,23 +35,29 @@ class BodyLimitMiddleware:
     Non-HTTP scopes pass through.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        if max_body_bytes < 0:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, per_path: Mapping[str, int] | None = None
+    ) -> None:
+        limits = {max_body_bytes, *(per_path or {}).values()}
+        if min(limits) < 0:
             raise ValueError("max_body_bytes must be >= 0")
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Exact paths with a limit of their own (the upload route); all others the default.
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_body_bytes = self.per_path.get(str(scope.get("path", "")), self.max_body_bytes)
         declared = header_values(scope.get("headers", ()), b"content-length")
         if declared:
             if len(declared) > 1 or not _is_digits(declared[0].strip()):
                 await send_json_error(send, 400, "Invalid Content-Length header", "BAD_REQUEST")
                 return
             length = declared[0].strip()
-            if len(length) > _MAX_CONTENT_LENGTH_DIGITS or int(length) > self.max_body_bytes:
+            if len(length) > _MAX_CONTENT_LENGTH_DIGITS or int(length) > max_body_bytes:
                 await _too_large(send)
                 return
 
@@ -62,7 +69,7 @@ class BodyLimitMiddleware:
             if message["type"] != "http.request":  # http.disconnect: nobody to answer
                 return
             received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
+            if received > max_body_bytes:
                 chunks.clear()
                 await _too_large(send)
                 return

@@ -1,4 +1,5 @@
-"""The GraphQL endpoint accepts POST bodies only as ``application/json``.
+"""The GraphQL endpoint accepts POST bodies only as ``application/json``; the one upload
+route only as ``multipart/form-data`` with an ``X-CSRF-Token`` header.
 
 Browsers send ``text/plain``, ``application/x-www-form-urlencoded`` and
 ``multipart/form-data`` cross-site without a CORS preflight ("simple requests"). Refusing
@@ -14,7 +15,7 @@ from typing import Final
 
 from api.edge._asgi import ASGIApp, Receive, Scope, Send, header_values, send_json_error
 
-__all__ = ("GraphQLContentTypeMiddleware", "is_allowed_graphql_post")
+__all__ = ("GraphQLContentTypeMiddleware", "is_allowed_graphql_post", "is_allowed_upload_post")
 
 _CHARSET_PARAM: Final = re.compile(r'charset\s*=\s*(?:utf-8|"utf-8")', re.IGNORECASE)
 
@@ -35,6 +36,14 @@ def is_allowed_graphql_post(content_type_header: str | None) -> bool:
     return not params or bool(_CHARSET_PARAM.fullmatch(params[0].strip()))
 
 
+def is_allowed_upload_post(content_type_header: str | None) -> bool:
+    """True only for ``multipart/form-data`` with a boundary parameter. Never raises."""
+    if content_type_header is None:
+        return False
+    media_type, _, params = content_type_header.partition(";")
+    return media_type.strip().lower() == "multipart/form-data" and "boundary=" in params.lower()
+
+
 class GraphQLContentTypeMiddleware:
     """ASGI middleware answering 415 to POSTs to ``path`` that are not JSON.
 
@@ -44,16 +53,35 @@ class GraphQLContentTypeMiddleware:
     is read; the app is not called. Other methods, paths and scopes pass through.
     """
 
-    def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
+    def __init__(
+        self, app: ASGIApp, path: str = "/graphql", upload_path: str | None = None
+    ) -> None:
         self.app = app
         self.path = _normalise(path)
+        self.upload_path = _normalise(upload_path) if upload_path else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and str(scope.get("method", "")).upper() == "POST"
-            and _normalise(str(scope.get("path", ""))) == self.path
-        ):
+        is_post = scope["type"] == "http" and str(scope.get("method", "")).upper() == "POST"
+        path = _normalise(str(scope.get("path", ""))) if is_post else ""
+        if is_post and path == self.upload_path:
+            headers = scope.get("headers", ())
+            content_types = header_values(headers, b"content-type")
+            if len(content_types) != 1 or not is_allowed_upload_post(content_types[0]):
+                await send_json_error(
+                    send,
+                    415,
+                    "Unsupported content type: send multipart/form-data",
+                    "UNSUPPORTED_MEDIA_TYPE",
+                )
+                return
+            # The custom header makes the request non-simple (a CORS preflight first),
+            # and the CSRF layer then checks it: a cross-site form cannot upload.
+            if len(header_values(headers, b"x-csrf-token")) != 1:
+                await send_json_error(
+                    send, 403, "Uploads need the X-CSRF-Token header.", "CSRF_FAILED"
+                )
+                return
+        elif is_post and path == self.path:
             content_types = header_values(scope.get("headers", ()), b"content-type")
             if len(content_types) != 1 or not is_allowed_graphql_post(content_types[0]):
                 await send_json_error(

@@ -32,6 +32,8 @@ def wrap_edge(
     security_headers: SecurityHeadersConfig,
     max_body_bytes: int,
     graphql_path: str = "/graphql",
+    upload_path: str | None = None,
+    upload_max_body_bytes: int | None = None,
     after_client_ip: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
     trust_incoming_request_id: bool = True,
     allowed_hosts: AllowedHostsConfig | None = None,
@@ -44,14 +46,16 @@ def wrap_edge(
     (400) → CORS (preflights answered here) → client IP → ``after_client_ip`` (in the
     given order; e.g. the IP block list, which needs the client IP) → body limit →
     GraphQL content type → CSRF →
-    ``app``. The optional layers are left out when not given.
+    ``app``. ``upload_path`` is the one path that takes multipart bodies (with the CSRF
+    header), up to ``upload_max_body_bytes``. The optional layers are left out when not given.
 
     Every answer from an inner layer (403, 413, 415, 500) therefore carries the
     security headers and the request id, and is access-logged with the client IP.
     """
     wrapped: ASGIApp = CSRFMiddleware(app, csrf) if csrf else app
-    wrapped = GraphQLContentTypeMiddleware(wrapped, path=graphql_path)
-    wrapped = BodyLimitMiddleware(wrapped, max_body_bytes)
+    wrapped = GraphQLContentTypeMiddleware(wrapped, path=graphql_path, upload_path=upload_path)
+    per_path = {upload_path: upload_max_body_bytes} if upload_path and upload_max_body_bytes else {}
+    wrapped = BodyLimitMiddleware(wrapped, max_body_bytes, per_path)
     for factory in reversed(after_client_ip):
         wrapped = factory(wrapped)
     wrapped = ClientIPMiddleware(wrapped, proxies)

@@ -8,16 +8,20 @@ from datetime import datetime
 import strawberry
 
 from core.errors import BadUserInput
+from desk.body_html import render_body_html
 from desk.cursors import encode_cursor
 from desk.records import CommentRecord, TicketPage, TicketRecord
 from desk.tables import TicketPriority, TicketStatus
 from schema.context import Info
 from schema.guards import field_cost
+from schema.types.attachments import AttachmentType
 from schema.types.users import UserType
 
 TicketStatusEnum = strawberry.enum(TicketStatus, name="TicketStatus")
 TicketPriorityEnum = strawberry.enum(TicketPriority, name="TicketPriority")
 COMMENTS_PAGE_MAX = 100
+ATTACHMENTS_LIST_SIZE = 20
+_BODY_HTML = "The body as sanitised HTML: paragraphs, line breaks and http(s) links only."
 
 
 async def _user(info: Info, user_id: uuid.UUID | None) -> UserType | None:
@@ -38,6 +42,10 @@ class CommentType:
     @strawberry.field
     def body(self) -> str:
         return self.record.body
+
+    @strawberry.field(description=_BODY_HTML)
+    def body_html(self) -> str:
+        return render_body_html(self.record.body)
 
     @strawberry.field
     def is_internal(self) -> bool:
@@ -68,6 +76,10 @@ class TicketType:
     def body(self) -> str:
         return self.record.body
 
+    @strawberry.field(description=_BODY_HTML)
+    def body_html(self) -> str:
+        return render_body_html(self.record.body)
+
     @strawberry.field
     def status(self) -> TicketStatusEnum:  # type: ignore[valid-type]
         return self.record.status
@@ -96,6 +108,15 @@ class TicketType:
     @strawberry.field
     async def assignee(self, info: Info) -> UserType | None:
         return await _user(info, self.record.assignee_id)
+
+    # Bounded by OPENDESK_ATTACHMENT_MAX_PER_TICKET (default 20): costed as that many.
+    @strawberry.field(
+        description="Oldest first; a ticket holds a bounded number of attachments.",
+        metadata=field_cost(1, list_size=ATTACHMENTS_LIST_SIZE),
+    )
+    async def attachments(self, info: Info) -> list[AttachmentType]:
+        records = await info.context.loaders.attachments.load(self.record.id)
+        return [AttachmentType(record=record) for record in records]
 
     @strawberry.field(description="Oldest first; internal comments are shown to staff only.")
     async def comments(self, info: Info, first: int) -> list[CommentType]:

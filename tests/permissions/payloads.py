@@ -9,10 +9,12 @@ already in its JSON form; the matrix compares answers to it exactly.
 from __future__ import annotations
 
 import ipaddress
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -28,12 +30,14 @@ from accounts.services.api_keys import (
 from accounts.services.identity import Identity
 from accounts.services.marketing import MARKETING_PURPOSE, contact_cursor
 from audit.ip_blocks import block_ip, list_ip_blocks, unblock_ip
+from desk.attachments import AcceptAll, AttachmentStore
+from desk.services.attachments import AttachmentPolicy, upload_attachment
 from permissions.roles import Role
 from privacy import requests
 from privacy.consent import Channel, consents_of, grant_consent
 from privacy.consent_texts import PurposeText, publish_text
 from privacy.request_tables import RequestKind
-from tests.factories import make_organisation, make_user, principal_of
+from tests.factories import make_organisation, make_ticket, make_user, principal_of
 from tests.permissions.identity_world import principal_of_session, sign_in, stored_session
 from tests.permissions.world import STAFF
 
@@ -320,7 +324,35 @@ async def download_link(identity: Identity) -> Payload:
     )
 
 
+async def attachment(identity: Identity) -> Payload:
+    customer = await make_user(Role.customer)
+    ticket = await make_ticket(customer)
+    policy = AttachmentPolicy(
+        store=AttachmentStore(Path(tempfile.mkdtemp(prefix="opendesk-probe-"))),
+        scanner=AcceptAll(),
+        max_bytes=1024,
+        max_per_ticket=5,
+    )
+    record = await upload_attachment(
+        principal_of(customer), ticket.id, filename="notes.txt", data=b"hello", policy=policy
+    )
+    return Payload(
+        "attachment(ticketId: $ticket, id: $id)",
+        "$ticket: ID!, $id: ID!",
+        {"ticket": str(ticket.id), "id": str(record.id)},
+        {
+            "id": str(record.id),
+            "filename": "notes.txt",
+            "contentType": "text/plain",
+            "sizeBytes": 5,
+            "createdAt": _json(record.created_at),
+            "downloadPath": f"/attachments/{record.id}",
+        },
+    )
+
+
 PAYLOADS: dict[str, Callable[[Identity], Awaitable[Payload]]] = {
+    "Attachment": attachment,
     "LoginPayload": login_payload,
     "TotpEnrolment": totp_enrolment,
     "RecoveryCodes": recovery_codes,

@@ -23,6 +23,7 @@ from accounts.sessions import SessionRecord
 from accounts.tokens import token_digest
 from audit.ip_blocks import list_ip_blocks
 from desk.records import TicketPage
+from desk.services.attachments import attachments_for_tickets
 from desk.services.comments import comments_for_tickets
 from desk.services.tickets import get_ticket
 from permissions.principal import Principal, user_principal
@@ -32,6 +33,7 @@ from privacy.consent_texts import current_text
 from privacy.requests import get_request
 from schema.build import SchemaConfig, build_schema
 from schema.context import Info, RequestContext
+from schema.types.attachments import AttachmentType
 from schema.types.consent import (
     ConsentPurposeType,
     ConsentType,
@@ -80,6 +82,16 @@ class Probe:
         for record in found.get(uuid.UUID(ticket_id), []):
             if record.id == uuid.UUID(id):
                 return CommentType(record=record)
+        return None
+
+    @strawberry.field
+    async def attachment(
+        self, ticket_id: strawberry.ID, id: strawberry.ID
+    ) -> AttachmentType | None:
+        found = await attachments_for_tickets(STAFF, [uuid.UUID(ticket_id)])
+        for record in found.get(uuid.UUID(ticket_id), []):
+            if record.id == uuid.UUID(id):
+                return AttachmentType(record=record)
         return None
 
     @strawberry.field
