@@ -100,6 +100,25 @@ def stub_field_policy() -> None:
     setattr(schema.build, "FieldPolicyGate", NoGate)  # noqa: B010
 
 
+STUB_GUARDS_VARIABLE = "BENCH_STUB_GUARDS"
+
+
+def stub_guards() -> None:
+    """Build the schema without the request guards (size, tokens, aliases, directives,
+    depth, mutations, cost limit, introspection gate, error rewriting, time limit); the
+    cost *budget* stays, it is the rate limiter's. For measuring what the guards cost,
+    in the bench's own server process only (``sitecustomize``, before ``create_app``)."""
+    from functools import partial
+
+    import schema.build
+    from schema.guards.budget import CostBudget
+
+    def budget_only(config: Any) -> list[Any]:
+        return [partial(CostBudget, max_page_size=config.max_page_size)]
+
+    setattr(schema.build, "build_guard_extensions", budget_only)  # noqa: B010
+
+
 def serve_command(port: int, workers: int) -> list[str]:
     """The product's own serve command, bound to 127.0.0.1."""
     return [

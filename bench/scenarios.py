@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.context import Bench, answer, first_error_code
 from bench.documents import guard_probes
+from bench.guards_scenario import guards_overhead
 from bench.identity_scenarios import argon2_cost, decryption_overhead, limiter_overhead
 from bench.login_scenario import login_p99
 from bench.policy_scenario import policy_overhead
@@ -284,5 +285,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     limiter_overhead,
     decryption_overhead,
     policy_overhead,
+    guards_overhead,
     privacy_scale,
 )

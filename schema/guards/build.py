@@ -9,6 +9,7 @@ from strawberry.extensions import SchemaExtension
 
 from schema.guards.batching import NoMutationsInBatches
 from schema.guards.budget import CostBudget
+from schema.guards.chain import GuardChain
 from schema.guards.config import GuardsConfig
 from schema.guards.cost import CostLimit
 from schema.guards.document import DocumentSizeLimit, ErrorCodes, TokenLimit
@@ -24,7 +25,7 @@ GuardExtension = type[SchemaExtension] | Callable[[], SchemaExtension]
 def build_guard_extensions(config: GuardsConfig) -> list[GuardExtension]:
     """Extensions for ``strawberry.Schema(extensions=...)``, cheapest refusal first.
 
-    Classes and factories, never instances: strawberry then builds fresh extensions
+    One :class:`GuardChain` factory: strawberry builds a fresh chain (and fresh guards)
     per request, and the cost extension keeps per-request state. Put them before a
     ``ValidationCache`` so that a refused document is never validated.
     Order: size (chars) → tokens (parser) → aliases → directives → depth →
@@ -55,7 +56,8 @@ def build_guard_extensions(config: GuardsConfig) -> list[GuardExtension]:
         extensions.append(OpaqueValidationErrors)
     extensions.append(ErrorCodes)
     extensions.append(partial(ExecutionTimeLimit, limits=time_limits(config)))
-    return extensions
+    # One extension for strawberry, running the guards in this order (schema.guards.chain).
+    return [partial(GuardChain, parts=extensions)]
 
 
 def time_limits(config: GuardsConfig) -> TimeLimits:

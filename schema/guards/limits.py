@@ -162,6 +162,13 @@ def mutation_count(document: DocumentNode, operation_name: str | None) -> int:
     )
 
 
+# Measurements by (guard, query text, operation name): a document's shape does not depend
+# on its variables, and the parser cache hands the same text the same tree, so a repeated
+# query is walked once. Bounded; the oldest entries go first.
+_MEASURED: dict[tuple[type, str, str | None], int] = {}
+MEASURED_CACHE_SIZE = 2048
+
+
 class LimitGuard(DocumentGuard):
     """A document guard measuring one limit; the verdict decides (refuse or shadow)."""
 
@@ -169,7 +176,19 @@ class LimitGuard(DocumentGuard):
         self.limit = limit
 
     def check(self, document: DocumentNode) -> GraphQLError | None:
-        return check_limit(self.execution_context, self.limit, self.measure(document))
+        return check_limit(self.execution_context, self.limit, self._measured(document))
+
+    def _measured(self, document: DocumentNode) -> int:
+        query = self.execution_context.query
+        if query is None:  # a pre-parsed document: nothing to key it by
+            return self.measure(document)
+        key = (type(self), query, self.execution_context.operation_name)
+        measured = _MEASURED.get(key)
+        if measured is None:
+            measured = _MEASURED[key] = self.measure(document)
+            if len(_MEASURED) > MEASURED_CACHE_SIZE:
+                del _MEASURED[next(iter(_MEASURED))]
+        return measured
 
     def measure(self, document: DocumentNode) -> int:
         raise NotImplementedError

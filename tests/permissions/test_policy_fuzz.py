@@ -7,7 +7,9 @@ be absent from the whole response: data, error messages and extensions.
 
 Users call through their browser sessions (so ``mySessions`` answers), one of them an
 admin who has not enrolled MFA yet (the ``pending_mfa`` audience); the world also holds
-a partner API key and an IP block, whose root fields only admins may read.
+a partner API key and an IP block, whose root fields only admins may read. A marketing
+partner of Acme may see the email and name of Acme's users who consented to marketing
+(Bob), through ``marketingContacts``, and nothing else.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from hypothesis import strategies as st
 
 from accounts.services.api_keys import create_api_key
 from accounts.services.identity import Identity
+from accounts.services.marketing import MARKETING_PURPOSE
 from accounts.tables import Organisation
 from audit.ip_blocks import block_ip
 from desk.services.comments import add_comment
@@ -38,6 +41,8 @@ from desk.tables import Ticket
 from permissions.policy import POLICY, Level, Relation, access_for, audiences_of
 from permissions.principal import ANONYMOUS, Principal
 from permissions.roles import Role
+from privacy.consent import Channel, grant_consent
+from privacy.consent_texts import publish_text
 from schema.context import RequestContext
 from tests.factories import make_organisation, make_ticket, make_user, principal_of
 from tests.graphql_client import _SCHEMA
@@ -56,6 +61,10 @@ class Secret:
     relations: dict[Any, frozenset[Relation]]  # principal → relations to the object
     staff_only_row: bool = False
     shown_once: bool = False  # a mutation's one-time answer: no query may ever show it
+    # Principals who may see it through another type than ``type_name`` (a consenting
+    # user's email and name in a marketing partner's MarketingContact), and the field
+    # of MarketingContact whose rule then applies.
+    exported_as: dict[Any, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -106,6 +115,23 @@ async def world(db: object, identity: Identity) -> World:
             set(),
         )
     ]
+    # A marketing partner of Acme: it may export Acme's consenting users (Bob) only.
+    marketer = Principal(
+        kind="partner",
+        scopes=frozenset({"marketing:export"}),
+        organisation_id=acme.id,
+        api_key_id=uuid.uuid4(),
+    )
+    partners.append(marketer)
+    text = await publish_text(MARKETING_PURPOSE, "Email me offers.", via="test")
+    for consenting in (bob, carol):  # Carol consents too, but belongs to another organisation
+        await grant_consent(
+            principal_of(consenting),
+            purpose=MARKETING_PURPOSE,
+            version=text.version,
+            text_sha256=text.text_sha256,
+            channel=Channel("graphql"),
+        )
     sessions = {
         # Hal has not enrolled MFA: its session carries no role (pending_mfa).
         user.id: await sign_in(
@@ -144,7 +170,10 @@ async def world(db: object, identity: Identity) -> World:
             ("phone", f"+44 20 7946 {1000 + users.index(user) * 111}"),
             ("displayName", user.display_name),
         ):
-            world.secrets.append(Secret(value, "User", field_name, relations(user_relations)))
+            exported = {marketer: field_name} if user is bob and field_name != "phone" else {}
+            world.secrets.append(
+                Secret(value, "User", field_name, relations(user_relations), exported_as=exported)
+            )
     for ticket, requester in ((t_alice, alice), (t_bob, bob), (t_carol, carol)):
 
         def ticket_relations(
@@ -265,6 +294,11 @@ def _leaks(world: World, principal: Principal, text: str) -> list[str]:
     for secret in world.secrets:
         rule = POLICY[secret.type_name].fields[secret.field_name]
         access = access_for(rule, audiences, secret.relations[principal])
+        exported_field = secret.exported_as.get(principal)
+        if exported_field is not None:
+            export_rule = POLICY["MarketingContact"].fields[exported_field]
+            exported = access_for(export_rule, audiences, frozenset())
+            access = exported if exported.level is Level.FULL else access
         hidden = (
             access.level is not Level.FULL
             or (secret.staff_only_row and not principal.is_staff)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from .conftest import MUTATION_CALLS, assert_refused, codes, make_schema, run
@@ -162,3 +164,28 @@ async def test_long_fragment_chain_does_not_exhaust_the_stack() -> None:
     query = "{ ...F0 }\n" + frags + f"\nfragment F{n} on Query {{ ticket {{ id }} }}"
     schema = make_schema(max_tokens=100_000, max_document_chars=1_000_000, max_depth=1)
     assert_refused(await run(schema, query), "DEPTH_LIMIT_EXCEEDED")
+
+
+async def test_a_repeated_document_is_measured_once_and_still_refused(monkeypatch) -> None:
+    import schema.guards.limits as limits
+
+    walks = []
+    original = limits.alias_count
+
+    def counted(document):  # type: ignore[no-untyped-def]
+        walks.append(1)
+        return original(document)
+
+    monkeypatch.setattr(limits, "alias_count", counted)
+    # Texts no other test sends: the measurements are cached process-wide.
+    unique = uuid.uuid4().hex[:8]
+    over = "{ " + " ".join(f"a{n}_{unique}: hello" for n in range(4)) + " }"
+    other = f"{{ b_{unique}: hello }}"
+    schema = make_schema(max_aliases=3)
+
+    first, second = await run(schema, over), await run(schema, over)
+    await run(schema, other)
+
+    assert_refused(first, "TOO_MANY_ALIASES")
+    assert_refused(second, "TOO_MANY_ALIASES")
+    assert len(walks) == 2  # each text once
