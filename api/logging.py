@@ -1,4 +1,5 @@
-"""Structured JSON logs on stdout; request id bound per request by the edge middleware."""
+"""Structured JSON logs on stdout; request id bound per request by the edge middleware;
+personal data and secrets redacted from every line (api.log_redaction)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import sys
 
 import structlog
 
+from api.log_redaction import RedactingFilter, redact_event
+
 
 def configure_logging(*, debug: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level, force=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     # Refill the list in place: loggers cached on first use hold this very list, so a
     # second configuration (another app in the same process) reaches them too.
     processors = structlog.get_config()["processors"]
@@ -19,6 +24,8 @@ def configure_logging(*, debug: bool) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        # Last before rendering: also covers the formatted traceback (api.log_redaction).
+        redact_event,
         structlog.processors.JSONRenderer(),
     ]
     structlog.configure(

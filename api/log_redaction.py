@@ -1,0 +1,119 @@
+"""What never reaches a log line: personal data and secrets, by field name and by shape.
+
+One structlog processor (:func:`redact_event`, last before rendering, after exception
+formatting so that tracebacks are covered too) and one stdlib ``logging.Filter`` (for
+the libraries' own loggers) apply the same two rules:
+
+* a field whose name says it holds a secret or contact data (``password``, ``token``,
+  ``email``, ``authorization`` …) is replaced whole by ``[redacted]``, at any depth;
+* in every other string, values that look like one are replaced: email addresses,
+  bearer credentials, our API keys (the prefix stays: it names the key without being it),
+  sealed values and wrapped keys, phone numbers in international form, and
+  ``password=…``-style pairs.
+
+Identifiers the logs need stay: request ids, operation hashes (hex), user and key ids
+(UUIDs), client networks. Code should not log personal data in the first place; this is
+the net under it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Final
+
+__all__ = ("REDACTED", "RedactingFilter", "redact_event", "redact_text")
+
+REDACTED: Final = "[redacted]"
+
+# Field names (lower-case, "-" as "_") whose values are always withheld.
+_SECRET_FIELDS: Final = frozenset(
+    {
+        "password",
+        "new_password",
+        "current_password",
+        "passphrase",
+        "secret",
+        "totp",
+        "totp_secret",
+        "code",
+        "recovery_code",
+        "token",
+        "session_token",
+        "access_token",
+        "refresh_token",
+        "csrf_token",
+        "x_csrf_token",
+        "api_key",
+        "key",
+        "authorization",
+        "cookie",
+        "set_cookie",
+        "email",
+        "phone",
+        "variables",
+    }
+)
+
+_PATTERNS: Final = (
+    # Our API keys: odk_<12-char prefix>_<secret>; keep the prefix.
+    (re.compile(r"\b(odk_[A-Za-z0-9]{12}_)[A-Za-z0-9_-]{8,}"), r"\1" + REDACTED),
+    # Other bearer/basic credentials (ours were handled just above).
+    (re.compile(r"(?i)\b(bearer|basic)\s+(?!odk_)[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
+    # Sealed values (v1.<key id>.<payload>) and wrapped data keys (w1.<v>.<id>.<payload>).
+    (re.compile(r"\b[vw]1\.[A-Za-z0-9._-]*?[A-Za-z0-9_-]{20,}"), REDACTED),
+    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "[email]"),
+    (re.compile(r"\+\d[\d ().-]{6,}\d"), "[phone]"),
+    (
+        re.compile(
+            r"(?i)\b(password|passwd|secret|token|api_key|totp)(\s*[=:]\s*)"
+            r"(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
+        ),
+        r"\1\2" + REDACTED,
+    ),
+)
+
+
+def redact_text(text: str) -> str:
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _is_secret_field(name: object) -> bool:
+    return isinstance(name, str) and name.lower().replace("-", "_") in _SECRET_FIELDS
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED if _is_secret_field(key) else _redact(item) for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_redact(item) for item in value)
+    return value
+
+
+def redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
+    """The structlog processor."""
+    for name, value in list(event.items()):
+        event[name] = REDACTED if _is_secret_field(name) else _redact(value)
+    return event
+
+
+class RedactingFilter(logging.Filter):
+    """For stdlib loggers (uvicorn, piccolo, httpx…): the message is formatted, redacted,
+    and kept without its arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        record.msg, record.args = redacted, None
+        return True

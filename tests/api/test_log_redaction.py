@@ -1,0 +1,93 @@
+"""No personal data or secret reaches a log line: by field name, by shape, in tracebacks,
+and through the libraries' stdlib loggers too; the identifiers the logs need survive."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+import pytest
+import structlog
+
+from api.log_redaction import REDACTED, RedactingFilter, redact_event, redact_text
+from api.logging import configure_logging
+
+API_KEY = "odk_0123456789ab_" + "S" * 43
+SEALED = "v1.3f9a0c1d2e4b5a69.QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "gone"),
+    [
+        ("login failed for jane.doe+x@example.co.uk", "login failed for", "jane.doe"),
+        (f"Authorization: Bearer {API_KEY}", "odk_0123456789ab_", "SSSSSSSS"),
+        (f"key {API_KEY} revoked", "odk_0123456789ab_", "SSSSSSSS"),
+        (f"stored {SEALED}", "stored", "QUJDREVGR0hJSktM"),
+        ("call +44 20 7946 0123 now", "call", "7946"),
+        ("password=hunter2 other=1", "other=1", "hunter2"),
+        ('secret: "s3cr3t value"', "secret", "s3cr3t"),
+        ("postgresql://app:pw@db.internal:5432/x", "postgresql://", "db.internal"),
+    ],
+)
+def test_shapes_are_redacted_in_any_text(text: str, kept: str, gone: str) -> None:
+    redacted = redact_text(text)
+
+    assert gone not in redacted
+    assert kept in redacted
+
+
+def test_identifiers_the_logs_need_are_kept() -> None:
+    request_id, user_id = uuid.uuid4().hex, str(uuid.uuid4())
+    operation_hash = "a" * 64
+    text = f"request {request_id} user {user_id} op {operation_hash} net 203.0.113.0/24 t=0.25"
+
+    assert redact_text(text) == text
+
+
+def test_secret_fields_are_withheld_at_any_depth() -> None:
+    event = {
+        "event": "login_attempt",
+        "email": "jane@example.com",
+        "details": {"password": "hunter2", "nested": [{"token": "abc"}, "mail me at a@b.io"]},
+        "X-CSRF-Token": "t0k3n",
+        "user_id": "42",
+    }
+
+    redacted = redact_event(None, "info", dict(event))
+
+    assert redacted["email"] == REDACTED
+    assert redacted["details"]["password"] == REDACTED
+    assert redacted["details"]["nested"][0]["token"] == REDACTED
+    assert redacted["details"]["nested"][1] == "mail me at [email]"
+    assert redacted["X-CSRF-Token"] == REDACTED
+    assert redacted["user_id"] == "42"
+    assert redacted["event"] == "login_attempt"
+
+
+def test_the_configured_logger_redacts_events_and_tracebacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(debug=False)
+    log = structlog.get_logger("test.redaction")
+    try:
+        raise ValueError("no user jane@example.com with password=hunter2")
+    except ValueError:
+        log.exception("lookup_failed", email="jane@example.com", note=f"key {API_KEY}")
+
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    logged = json.loads(line)
+    assert "jane@example.com" not in line
+    assert "hunter2" not in line
+    assert "SSSSSSSS" not in line
+    assert logged["email"] == REDACTED
+    assert "ValueError" in logged["exception"]
+
+
+def test_stdlib_loggers_are_redacted_too(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.stdlib.redaction")
+    logger.addFilter(RedactingFilter())
+    with caplog.at_level(logging.INFO, logger="test.stdlib.redaction"):
+        logger.info("sent reset mail to %s with token=%s", "jane@example.com", "abc123def")
+
+    assert caplog.records[-1].getMessage() == "sent reset mail to [email] with token=[redacted]"
