@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from accounts.services.contact import user_id_for_email
-from accounts.services.users import get_user
+from accounts.services.users import get_user, users_by_ids
 from api.key_rotation import finish_pending, key_status, rotate
 from api.keys import install_app_keyring, key_file_path
 from api.settings import Settings
@@ -97,3 +97,39 @@ async def test_no_key_moves_before_every_server_can_have_reloaded_the_keys(
     await rotation
 
     assert first_moved_at - key_file.stat().st_mtime >= RECHECK_SECONDS
+
+
+async def test_a_rotation_under_concurrent_reads_fails_no_read(key_file: Path) -> None:
+    users = [await make_user(email=f"busy{n}@example.com") for n in range(24)]
+    ids = [user.id for user in users]
+    failures: list[str] = []
+    reads = 0
+    rotating = asyncio.Event()
+
+    async def reader() -> None:
+        nonlocal reads
+        while not rotating.is_set():
+            found = await users_by_ids(ids)
+            failures.extend(str(user.id) for user in users if found[user.id].email != user.email)
+            for user in users[:4]:
+                if await user_id_for_email(user.email) != user.id:
+                    failures.append(f"lookup {user.id}")
+            reads += 1
+            await asyncio.sleep(0)
+
+    readers = [asyncio.create_task(reader()) for _ in range(3)]
+    try:
+        rotated, moved = await rotate(
+            key_file,
+            (KeyFamily.KEK, KeyFamily.BLIND_INDEX),
+            batch_size=3,
+            pause_seconds=0.01,
+        )
+    finally:
+        rotating.set()
+        await asyncio.gather(*readers)
+
+    assert rotated
+    assert moved == 48  # 24 data keys re-wrapped and 24 email indexes recomputed
+    assert failures == []
+    assert reads >= 20  # the readers really ran alongside the batches
