@@ -106,6 +106,12 @@ def interleave(
     return results_a, results_b
 
 
+def at_most(figure_ratio: Sequence[float], threshold: float) -> Target:
+    """Target on the median paired ratio: ≤ ``threshold``."""
+    median = Spread.of(figure_ratio).median
+    return Target(f"B/A ≤ {threshold:g}", None if math.isnan(median) else median <= threshold)
+
+
 def at_least(figure_ratio: Sequence[float], threshold: float) -> Target:
     """Target on the median paired ratio: ≥ ``threshold``."""
     median = Spread.of(figure_ratio).median
