@@ -96,13 +96,24 @@ def setup_statements(plan: RolePlan) -> list[str]:
         _create_role_if_missing(plan.owner),
         _create_role_if_missing(plan.app),
         # An existing app role that could bypass the grants stops the script: it is
-        # never silently demoted (it might be someone's administrator).
-        "DO $$\nBEGIN\n"
+        # never silently demoted (it might be someone's administrator). Names are checked
+        # identifiers (RolePlan), quoted as literals.
+        "DO $$\nBEGIN\n"  # noqa: S608
         f"  IF EXISTS (SELECT FROM pg_roles WHERE rolname = {_literal(plan.app)}\n"
         "    AND (rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb OR rolreplication))"
         " THEN\n"
         f"    RAISE EXCEPTION 'role % may not be a superuser or create roles or databases',"
         f" {_literal(plan.app)};\n"
+        "  END IF;\n"
+        # Nor may it inherit another role's rights (GRANT owner TO app would hand it DDL
+        # and UPDATE/DELETE on the audit trail) or own the database.
+        "  IF EXISTS (SELECT FROM pg_auth_members\n"
+        f"    WHERE member = {_literal(plan.app)}::regrole) THEN\n"
+        f"    RAISE EXCEPTION 'role % may not be a member of other roles', {_literal(plan.app)};\n"
+        "  END IF;\n"
+        "  IF (SELECT datdba FROM pg_database WHERE datname = current_database())\n"
+        f"    = {_literal(plan.app)}::regrole THEN\n"
+        f"    RAISE EXCEPTION 'role % may not own the database', {_literal(plan.app)};\n"
         "  END IF;\nEND\n$$",
         f"REVOKE ALL ON DATABASE {database} FROM PUBLIC",
         f"GRANT CONNECT ON DATABASE {database} TO {owner}, {app}",

@@ -151,7 +151,7 @@ def graphql_controller(
         ) -> ExecutionResult:
             """Each operation (batched or not) passes the persisted-operation gate first,
             then :meth:`refuse_operation` sees the text that will run."""
-            admitted = await gate.admit(request_data, context)
+            admitted = await gate.admit(request_data, context, method=request_adapter.method)
             if isinstance(admitted, GraphQLError):
                 return ExecutionResult(data=None, errors=[admitted])
             refused = self.refuse_operation(admitted)

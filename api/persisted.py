@@ -33,7 +33,13 @@ from strawberry.http import GraphQLRequestData
 
 from api.settings import Settings
 from audit.trail import Actor
-from operations.allowlist import Allowlist, document_hash, is_sha256_hex, register
+from operations.allowlist import (
+    Allowlist,
+    OperationError,
+    document_hash,
+    is_sha256_hex,
+    register,
+)
 from operations.audiences import audiences_of, role_audience
 from permissions.principal import Principal
 from permissions.roles import Role
@@ -72,9 +78,10 @@ class PersistedOperationsGate:
         return self.mode
 
     async def admit(
-        self, data: GraphQLRequestData, context: RequestContext
+        self, data: GraphQLRequestData, context: RequestContext, *, method: str = "POST"
     ) -> GraphQLRequestData | GraphQLError:
-        """The request to run (its text filled in from the list), or the refusal."""
+        """The request to run (its text filled in from the list), or the refusal.
+        ``method``: the HTTP method; only a POST may register (a GET changes nothing)."""
         requested = _requested_hash(data.extensions)
         if isinstance(requested, GraphQLError):
             return requested
@@ -85,7 +92,9 @@ class PersistedOperationsGate:
             return await self._text_only(data, data.query, mode, context)
         if data.query is None:
             return await self._id_only(data, requested, context)
-        return await self._text_with_id(data, data.query, requested, mode, context)
+        return await self._text_with_id(
+            data, data.query, requested, mode, context, may_register=method == "POST"
+        )
 
     async def _id_only(
         self, data: GraphQLRequestData, sha256: str, context: RequestContext
@@ -117,6 +126,8 @@ class PersistedOperationsGate:
         sha256: str,
         mode: PersistedMode,
         context: RequestContext,
+        *,
+        may_register: bool,
     ) -> GraphQLRequestData | GraphQLError:
         if document_hash(text) != sha256:
             return refusal(
@@ -127,8 +138,10 @@ class PersistedOperationsGate:
             return _id_required(sha256, data, context)
         if await self._listed_for(sha256, context.principal):
             return data
-        if mode in (PersistedMode.LOG, PersistedMode.ALLOWLIST) and _may_register(
-            context.principal
+        if (
+            may_register
+            and mode in (PersistedMode.LOG, PersistedMode.ALLOWLIST)
+            and _may_register(context.principal)
         ):
             return await self._register(data, text, context)
         return _unknown(sha256, data, mode, context)
@@ -142,15 +155,19 @@ class PersistedOperationsGate:
             return data
         principal = context.principal
         assert principal.role is not None  # noqa: S101 - _may_register checked it
-        await register(
-            text,
-            [role_audience(principal.role)],
-            actor=Actor("user", principal.user_id),
-            via="apq",
-            name=data.operation_name,
-            request_id=context.request_id,
-            client_ip=context.client_ip,
-        )
+        try:
+            await register(
+                text,
+                [role_audience(principal.role)],
+                actor=Actor("user", principal.user_id),
+                via="apq",
+                request_id=context.request_id,
+                client_ip=context.client_ip,
+            )
+        except OperationError:
+            # Not one operation (several, or none): not registered; running it answers
+            # whatever graphql-core makes of it.
+            return data
         self.allowlist.forget()
         return data
 

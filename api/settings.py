@@ -113,7 +113,8 @@ class Settings(BaseSettings):
     # Attachments (desk/attachments/): per file, per ticket; stored under var_dir.
     # OPENDESK_ATTACHMENT_SCANNER names a scan hook as "module:attribute" (none bundled).
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=100 * 1024 * 1024)
-    attachment_max_per_ticket: int = Field(default=20, ge=1, le=1000)
+    # At most 20: the cost guard counts 20 attachments per ticket (schema.types.tickets).
+    attachment_max_per_ticket: int = Field(default=20, ge=1, le=20)
     attachment_scanner: str = Field(default="", pattern=r"^([A-Za-z_][\w.]*:[A-Za-z_]\w*)?$")
     # Where password-reset links point (the frontend's reset page; the token follows).
     password_reset_link_base: str = "http://127.0.0.1:8000/reset-password#token="  # noqa: S105

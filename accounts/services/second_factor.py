@@ -78,9 +78,15 @@ async def _spend_totp(identity: Identity, user: dict[str, Any], code: str, now: 
     step = verify_totp(secret, code, last_used_step=user.get("totp_last_step"), now=now)
     if step is None:
         return False
+    changes: dict[Any, Any] = {User.totp_last_step: step}
+    fresh = await secret_seal.resealed_if_legacy(
+        secret, sealed, user_id=user["id"], column=User.totp_secret_sealed
+    )
+    if fresh is not None:  # still under the old purpose key: moved to the data key now
+        changes[User.totp_secret_sealed] = fresh
     # Compare-and-set: of two requests spending the same code, only one updates the row.
     updated = (
-        await User.update({User.totp_last_step: step})
+        await User.update(changes)
         .where(
             (User.id == user["id"])
             & ((User.totp_last_step.is_null()) | (User.totp_last_step < step))

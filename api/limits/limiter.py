@@ -134,8 +134,16 @@ class Limiter:
         strategy = self._fallback if decision.degraded or self._shared is None else self._shared
         try:
             async with asyncio.timeout(self.config.storage_timeout_seconds):
-                # A negative hit is an atomic decrement of the current window.
-                await strategy.hit(policy.item, policy.limit_class.value, decision.key, cost=-cost)
+                storage = strategy.storage
+                if isinstance(storage, OneTripRedisStorage):
+                    # Clamped at zero: a refund after the window moved gives nothing extra.
+                    item_key = policy.item.key_for(policy.limit_class.value, decision.key)
+                    await storage.refund(item_key, cost)
+                else:
+                    # A negative hit is an atomic decrement of the current window.
+                    await strategy.hit(
+                        policy.item, policy.limit_class.value, decision.key, cost=-cost
+                    )
         except _STORE_ERRORS as error:
             _log.warning(
                 "rate_limit_refund_failed", limit_class=decision.limit_class, error=str(error)

@@ -66,6 +66,19 @@ return {acquired, previous_count, previous_ttl, current_count, ttl}
 """
 
 
+# KEYS: current window. ARGV: amount. Gives back at most what the current window holds:
+# a refund that arrives after the window moved on must not push the new one below zero
+# (that would hand out budget nobody spent).
+_REFUND = """
+local current = tonumber(redis.call('get', KEYS[1])) or 0
+local amount = math.min(tonumber(ARGV[1]), current)
+if amount > 0 then
+    redis.call('decrby', KEYS[1], amount)
+end
+return amount
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """A sliding window's two counters and their remaining lives (seconds)."""
@@ -96,6 +109,16 @@ def window_stats(item: RateLimitItem, window: Window, now: float | None = None) 
 
 class OneTripRedisStorage(RedisStorage):
     _acquire_and_read: Any = None
+    _refund: Any = None
+
+    async def refund(self, key: str, amount: int) -> int:
+        """Give back up to ``amount`` to ``key``'s current window, never below zero;
+        returns how much was given back."""
+        bridge: Any = self.bridge
+        if self._refund is None:
+            self._refund = bridge.get_connection().register_script(_REFUND)
+        given = await self._refund([bridge.prefixed_key(self._current_window_key(key))], [amount])
+        return int(given)
 
     async def acquire_with_window(
         self, key: str, limit: int, expiry: int, amount: int

@@ -43,9 +43,11 @@ PDF = AllowedType("application/pdf", (".pdf",))
 TEXT = AllowedType("text/plain", (".txt", ".log", ".csv"))
 ALLOWED = (PNG, JPEG, GIF, PDF, TEXT)
 
-# What makes a browser or reader treat bytes as a document: the WHATWG MIME sniffing HTML
-# patterns, SVG/XML and script URLs. Searched case-insensitively in every file; each
-# pattern is long enough not to turn up by chance in compressed image data.
+# Markup that makes bytes a document, SVG/XML and script URLs, searched case-insensitively
+# in every file: the long WHATWG HTML sniffing patterns, not the short ones (<a, <b, <p,
+# <br, <img, <!-- …), which turn up by chance in compressed image data often enough to
+# refuse real photos. What a browser does with a download is settled elsewhere: it is
+# served as an attachment, with nosniff and a sandbox CSP.
 _MARKUP = re.compile(
     rb"<(?:!doctype|html|head|body|script|iframe|svg|object|embed|style|meta|link|form"
     rb"|\?xml)\b|javascript:",
@@ -56,7 +58,13 @@ _PDF_ACTIVE = re.compile(
     rb"|SubmitForm|ImportData|GoToR|GoToE)(?![A-Za-z0-9])"
 )
 _PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+# A stream's data runs from the end-of-line after ``stream`` (CRLF, LF or a lone CR, which
+# readers accept) to ``endstream``, with or without a line break before it.
+_PDF_STREAM = re.compile(rb"stream(?:\r\n|\n|\r)(.*?)endstream", re.DOTALL)
+_PDF_FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)")
+_PDF_FILTER_NAME = re.compile(rb"/([A-Za-z0-9]+)")
+# Filters whose data is an image, never PDF objects: kept encoded, scanned raw.
+_PDF_IMAGE_FILTERS = frozenset({b"DCTDecode", b"JPXDecode", b"CCITTFaxDecode", b"JBIG2Decode"})
 _PDF_MAX_INFLATED = 64 * 1024 * 1024
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -185,24 +193,55 @@ def _end_of_scan(data: bytes, position: int) -> int:
 
 
 def _check_pdf(data: bytes) -> None:
+    """Fail closed: every stream must be plain, Flate (inflated and scanned too) or an
+    image codec; anything a reader could decode that we cannot (ASCIIHex, ASCII85, LZW,
+    RunLength, filter chains, a Flate stream that does not inflate) is refused, and so is
+    an encrypted PDF, whose objects cannot be read without decrypting them."""
     if not data.rstrip().endswith(b"%%EOF"):
         raise _malformed(PDF)
+    if b"/Encrypt" in _unescape_names(data):
+        raise AttachmentRefused("Encrypted PDFs are not accepted.")
     inflated_total = 0
     parts = [data]
     for match in _PDF_STREAM.finditer(data):
+        filters = _stream_filters(data, match.start())
+        if filters and set(filters) <= _PDF_IMAGE_FILTERS:
+            continue  # image data: scanned raw with the whole file below
+        if filters not in ([], [b"FlateDecode"]):
+            raise AttachmentRefused("The PDF uses a stream encoding that cannot be checked.")
         try:
             inflater = zlib.decompressobj()
-            inflated = inflater.decompress(match.group(1), _PDF_MAX_INFLATED - inflated_total)
+            inflated = inflater.decompress(
+                match.group(1).rstrip(b"\r\n"), _PDF_MAX_INFLATED - inflated_total
+            )
         except zlib.error:
-            continue  # not Flate: image data and the like, scanned raw above
+            if not filters:
+                continue  # plain data that merely is not deflate: scanned raw below
+            raise AttachmentRefused(
+                "The PDF has a compressed stream that cannot be read."
+            ) from None
         inflated_total += len(inflated)
         if inflated_total >= _PDF_MAX_INFLATED or inflater.unconsumed_tail:
             raise AttachmentRefused("The file's compressed content is too large to check.")
         parts.append(inflated)
     for part in parts:
-        names = _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), part)
-        if _PDF_ACTIVE.search(names) or _MARKUP.search(part):
+        if _PDF_ACTIVE.search(_unescape_names(part)) or _MARKUP.search(part):
             raise AttachmentRefused("The PDF contains active content and is not accepted.")
+
+
+def _unescape_names(part: bytes) -> bytes:
+    return _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), part)
+
+
+def _stream_filters(data: bytes, stream_at: int) -> list[bytes]:
+    """The /Filter names of the stream whose keyword is at ``stream_at``: read from its
+    object's dictionary, between the last ``obj`` before it and the keyword."""
+    start = data.rfind(b"obj", 0, stream_at)
+    if start < 0:
+        raise _malformed(PDF)
+    dictionary = _unescape_names(data[start:stream_at])
+    found = _PDF_FILTER.search(dictionary)
+    return _PDF_FILTER_NAME.findall(found.group(1)) if found else []
 
 
 def _check_text(data: bytes) -> None:

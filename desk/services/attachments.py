@@ -12,9 +12,12 @@ import hashlib
 import secrets
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from audit.trail import Actor, record_event
 from core.errors import Forbidden
@@ -95,7 +98,15 @@ async def upload_attachment(
         created_at=datetime.now(UTC),
     )
     try:
-        await row.save()
+        # Counted again under a lock on the ticket: concurrent uploads that all passed
+        # the first count take turns here, and only those within the limit are kept.
+        async with _ticket_locked(ticket.id):
+            held = await Attachment.count().where(Attachment.ticket == ticket.id)
+            if held >= policy.max_per_ticket:
+                raise AttachmentRefused(
+                    f"A ticket holds at most {policy.max_per_ticket} attachments."
+                )
+            await row.save()
     except BaseException:
         await asyncio.to_thread(policy.store.delete, storage_key)
         raise
@@ -109,6 +120,20 @@ async def upload_attachment(
         details={"ticket": str(ticket.id), "content_type": kind.media_type, "size": len(data)},
     )
     return AttachmentRecord.from_row(row.to_dict())
+
+
+@asynccontextmanager
+async def _ticket_locked(ticket_id: uuid.UUID) -> AsyncIterator[None]:
+    """A transaction in which no other upload to the ticket can count or insert: the
+    ticket's row locked on PostgreSQL; on SQLite, an IMMEDIATE transaction (one writer)."""
+    engine = Attachment._meta.db
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            yield
+        return
+    async with engine.transaction():
+        await Ticket.select(Ticket.id).where(Ticket.id == ticket_id).lock_rows()
+        yield
 
 
 async def _scan(scanner: AttachmentScanner, data: bytes, content_type: str) -> ScanVerdict:

@@ -1,5 +1,9 @@
 """Validation errors that tell a stranger nothing about the schema (production).
 
+(What remains: a complete, valid document still runs — or answers FORBIDDEN — where an
+invalid one gets this error, so a prober can confirm one guessed document per request,
+under the rate limits; persisted operations in ``require`` mode close even that.)
+
 Removing "Did you mean ...?" (schema.guards.suggestions) is not enough: graphql-core's
 messages still name what exists — "Field 'tickets' of type 'TicketConnection!' must have
 a selection of subfields", "Argument 'Query.tickets(first:)' of type 'Int!' is

@@ -320,3 +320,35 @@ async def test_password_is_stored_as_the_verifier_postgresql_computes(
     assert db_roles.scram_verifier(password, salt=their_salt) == theirs
     assert ours.startswith("SCRAM-SHA-256$4096:")
     assert ours != theirs  # a fresh salt each time
+
+
+@needs_postgres
+@pytest.mark.parametrize(
+    ("arrange", "message"),
+    [
+        ('GRANT "{owner}" TO "{app}"', "may not be a member of other roles"),
+        ('ALTER DATABASE "{database}" OWNER TO "{app}"', "may not own the database"),
+    ],
+    ids=["member-of-the-owner", "owns-the-database"],
+)
+async def test_an_app_role_that_would_inherit_rights_stops_the_script(
+    roles_database: RolesDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    arrange: str,
+    message: str,
+) -> None:
+    roles = roles_database
+    database = urlsplit(roles.admin_url).path.lstrip("/")
+    admin = await asyncpg.connect(roles.admin_url, timeout=10)
+    try:
+        for role in (roles.owner, roles.app):
+            await admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        await admin.execute(arrange.format(owner=roles.owner, app=roles.app, database=database))
+    finally:
+        await admin.close()
+
+    exit_code = await _apply(monkeypatch, roles, "--apply")
+
+    assert exit_code == 1
+    assert message in capsys.readouterr().err

@@ -53,3 +53,22 @@ def pdf(body: bytes = b"BT /F1 12 Tf (Hello) Tj ET") -> bytes:
 
 def pdf_with_compressed(payload: bytes) -> bytes:
     return pdf(zlib.compress(payload))
+
+
+def pdf_with_stream(dictionary: bytes, data: bytes, *, before_end: bytes = b"\n") -> bytes:
+    """A PDF whose third object is a stream with ``dictionary`` entries and raw ``data``."""
+    return (
+        b"%PDF-1.5\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
+        b"3 0 obj << /Length "
+        + str(len(data)).encode()
+        + b" "
+        + dictionary
+        + b" >>\nstream\n"
+        + data
+        + before_end
+        + b"endstream\nendobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+
+
+HIDDEN_ACTION = b"<< /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>"

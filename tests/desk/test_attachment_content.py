@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 
 from desk.attachments import AttachmentRefused, safe_filename, sniff
@@ -18,6 +20,7 @@ from tests.desk import attachment_samples as samples
         (samples.jpeg(), JPEG),
         (samples.pdf(), PDF),
         (samples.pdf_with_compressed(b"BT (fine) Tj ET"), PDF),
+        (samples.pdf_with_stream(b"/Subtype /Image /Filter /DCTDecode", b"\xff\xd8jpeg"), PDF),
         ("Grüße,\r\nthe printer is on fire.\t\n".encode(), TEXT),
     ],
 )
@@ -55,6 +58,23 @@ def test_disguised_or_unlisted_types_are_refused(data: bytes) -> None:
         samples.pdf(b"/Type /Action /S /J#61vaScript"),  # a name escape hides nothing
         samples.pdf_with_compressed(b"<< /S /Launch /F (cmd.exe) >>"),  # inside a stream
         samples.pdf(b"/EmbeddedFile"),
+        # Streams a reader decodes and a Flate-only check would not (fail closed):
+        samples.pdf_with_stream(
+            b"/Type /ObjStm /Filter /ASCIIHexDecode", samples.HIDDEN_ACTION.hex().encode()
+        ),
+        samples.pdf_with_stream(b"/Filter [/FlateDecode /ASCII85Decode]", b"garbage"),
+        samples.pdf_with_stream(b"/Filter /LZWDecode", b"\x80\x0b\x60\x50"),
+        samples.pdf_with_stream(b"/Filter /Fl#61teDecode", b"not deflate data"),  # escaped
+        # Flate without a line break before endstream, and after a lone CR:
+        samples.pdf_with_stream(
+            b"/Type /ObjStm /Filter /FlateDecode",
+            zlib.compress(samples.HIDDEN_ACTION),
+            before_end=b"",
+        ),
+        samples.pdf_with_stream(
+            b"/Filter /FlateDecode", zlib.compress(samples.HIDDEN_ACTION)
+        ).replace(b"stream\n", b"stream\r", 1),
+        samples.pdf(b"/Encrypt 5 0 R"),  # encrypted: its objects cannot be read
         b"hello <script>alert(1)</script>",  # text that a browser would render as HTML
     ],
 )

@@ -3,6 +3,7 @@ are swept, and a broken or missing scanner never lets a file through unchecked."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -127,3 +128,36 @@ def test_store_paths_accept_only_keys_it_makes(tmp_path: Path) -> None:
     for hostile in ("../../etc/passwd", "/etc/passwd", "erased-abc", "A" * 64):
         with pytest.raises(ValueError, match="not an attachment storage key"):
             store.path(hostile)
+
+
+async def test_concurrent_uploads_never_take_a_ticket_past_its_limit(tmp_path: Path) -> None:
+    policy = AttachmentPolicy(
+        store=AttachmentStore(tmp_path / "attachments"),
+        scanner=AcceptAll(),
+        max_bytes=10_000,
+        max_per_ticket=2,
+    )
+    user = await make_user()
+    ticket = await make_ticket(user)
+
+    outcomes = await asyncio.gather(
+        *(
+            upload_attachment(
+                principal_of(user),
+                ticket.id,
+                filename=f"{n}.png",
+                data=samples.png(),
+                policy=policy,
+            )
+            for n in range(5)
+        ),
+        return_exceptions=True,
+    )
+
+    stored = [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, AttachmentRefused)]
+    assert len(stored) == 2
+    assert len(refused) == 3
+    assert await Attachment.count().where(Attachment.ticket == ticket.id) == 2
+    files = [path for path in (tmp_path / "attachments").rglob("*") if path.is_file()]
+    assert len(files) == 2  # the refused uploads' files were removed too

@@ -314,3 +314,30 @@ async def test_a_get_naming_an_id_is_no_page_load(off: Any) -> None:
 
     assert response.status_code == 200
     assert ran(response.json()) == {"me": None}
+
+
+async def test_an_admin_registers_only_by_post_and_only_single_operations(
+    served: Callable[..., Any],
+) -> None:
+    single = "query ViaGet { me { id } }"
+    several = "query One { me { id } } query Two { me { role } }"
+    async with served(persisted_operations="allowlist") as (app, client):
+        await signed_in(app, client, Role.admin, mfa=True)
+        await with_csrf(client)
+        by_get = await client.get(
+            "/graphql",
+            params={"query": single, "extensions": json.dumps(persisted(document_hash(single)))},
+        )
+        two_operations = await client.post(
+            "/graphql",
+            json={
+                "query": several,
+                "operationName": "One",
+                "extensions": persisted(document_hash(several)),
+            },
+        )
+
+    assert by_get.status_code == 200
+    assert codes(by_get.json()) == ["PERSISTED_QUERY_NOT_IN_LIST"]
+    assert two_operations.status_code == 200  # not a 500
+    assert await PersistedOperation.count() == 0

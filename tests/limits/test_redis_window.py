@@ -79,3 +79,17 @@ async def test_a_decision_is_one_round_trip(
     assert not refused.allowed
     assert refused.retry_after >= 1
     assert commands == ["EVALSHA"] * 4
+
+
+async def test_a_refund_never_takes_a_window_below_zero(redis_client: Redis) -> None:
+    assert BACKENDS.redis_url is not None
+    storage = redis_storage(redis_client, BACKENDS.redis_url)
+    key = ITEM.key_for("test", secrets.token_hex(4))
+    await storage.acquire_with_window(key, 10, ITEM.get_expiry(), 3)
+
+    partly = await storage.refund(key, 2)
+    beyond = await storage.refund(key, 5)  # as if the window had moved on meanwhile
+    _acquired, window = await storage.acquire_with_window(key, 10, ITEM.get_expiry(), 1)
+
+    assert (partly, beyond) == (2, 1)
+    assert window.current_count == 1  # 3 - 2 - 1 + 1: never below zero

@@ -4,6 +4,7 @@ its cell; TOTP secrets under the subject's own data key (and the old seal still 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -12,11 +13,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from accounts import secret_seal
 from accounts.tables import User
 from api.database import all_tables
+from api.key_rotation import finish_pending, key_status
 from privacy.crypto import DataKey, DecryptionError, KeyFamily, encrypt_value
 from privacy.crypto.column import is_encrypted, open_cell, seal_cell
 from privacy.inventory import inventory
 from privacy.keys_in_use import current_keyring
 from privacy.subject_keys import data_key_for, destroy_data_key
+from tests.factories import make_user
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -86,20 +89,53 @@ async def test_a_secret_sealed_the_old_way_still_opens() -> None:
     user_id = uuid.uuid4()
     await data_key_for(user_id)
     keyring = current_keyring()
-    version = keyring.active_version(KeyFamily.KEK)
-    material = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"opendesk/totp-secret/v1"
-    ).derive(keyring.key_bytes(KeyFamily.KEK, version))
-    old = encrypt_value(
-        "OLDSECRET234567",
-        key=DataKey(key_id=f"{version:016x}", material=material),
-        table="users",
-        column="totp_secret_sealed",
-        row_id=str(user_id),
-    )
+    old = legacy_token(keyring, user_id, "OLDSECRET234567")
 
     opened = await secret_seal.unseal(
         old, keyring=keyring, user_id=user_id, column=User.totp_secret_sealed
     )
 
     assert opened == "OLDSECRET234567"
+
+
+async def test_old_secrets_are_counted_and_moved_to_the_data_key_by_a_rotation_run() -> None:
+    user = await make_user()
+    key = await data_key_for(user.id)
+    keyring = current_keyring()
+    old = legacy_token(keyring, user.id, "OLDSECRET234567")
+    await User.update({User.totp_secret_sealed: old}).where(User.id == user.id)
+
+    before = await key_status()
+    moved = await finish_pending()
+    after = await key_status()
+
+    assert before.legacy_totp_secrets == 1
+    assert moved == 1
+    assert after.legacy_totp_secrets == 0
+    row = await User.select(User.totp_secret_sealed).where(User.id == user.id).first()
+    assert row is not None
+    assert row["totp_secret_sealed"].split(".")[1] == key.key_id
+    assert (
+        await secret_seal.unseal(
+            row["totp_secret_sealed"],
+            keyring=keyring,
+            user_id=user.id,
+            column=User.totp_secret_sealed,
+        )
+        == "OLDSECRET234567"
+    )
+
+
+def legacy_token(keyring: Any, user_id: uuid.UUID, secret: str) -> str:
+    """A TOTP secret sealed the old way: under the HKDF purpose key of the active KEK."""
+    version = keyring.active_version(KeyFamily.KEK)
+    material = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"opendesk/totp-secret/v1"
+    ).derive(keyring.key_bytes(KeyFamily.KEK, version))
+    return encrypt_value(
+        secret,
+        key=DataKey(key_id=f"{version:016x}", material=material),
+        table="users",
+        column="totp_secret_sealed",
+        row_id=str(user_id),
+    )
