@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from api.app import create_app
-from api.keys import development_key_path
+from api.keys import development_key_path, install_app_keyring
 from api.settings import Settings
 from privacy.crypto import KeyringError
 from tests.api.test_cli import run_cli
+
+
+@pytest.fixture(autouse=True)
+def _restore_the_runs_keyring(settings: Settings) -> Iterator[None]:
+    """create_app installs its keys as the process keyring: put the run's back, so later
+    tests in this process decrypt what they (and the CLI) sealed with them."""
+    yield
+    install_app_keyring(settings)
 
 
 def test_first_start_generates_private_development_keys(settings: Settings, tmp_path: Path) -> None:
