@@ -31,10 +31,8 @@ from litestar.response import Response
 from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http import GraphQLRequestData
 
-from api.edge import client_ip_from_scope
-from api.identity import authenticate
-from api.limits import RateLimiting, enforce_principal_limit
 from api.resources import Resources
+from api.route_principal import route_principal
 from api.settings import Settings
 from desk.services.attachments import visible_attachment
 
@@ -136,12 +134,8 @@ def _is_upload_operation(query: str | None) -> bool:
 async def download_attachment(
     request: Request[Any, Any, Any], attachment_id: FromPath[str], state: State
 ) -> Response[Any]:
-    settings: Settings = state.settings
     resources: Resources = state.resources
-    client_ip = client_ip_from_scope(request.scope)
-    principal = await authenticate(request, settings, resources.identity, client_ip)
-    rate_limiting: RateLimiting = state.rate_limiting
-    await enforce_principal_limit(rate_limiting.limiter, principal, client_ip, request.scope)
+    principal = await route_principal(request, state)
     try:
         identifier = uuid.UUID(attachment_id)
     except ValueError:

@@ -140,11 +140,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     if arguments.command == "observatory":  # reads no settings: it only fetches URLs
+        from api.commands import CommandError
         from api.observatory.scan import observatory_command
 
-        return observatory_command(
-            arguments.urls, cafile=arguments.cafile, http_url=arguments.http_url
-        )
+        try:
+            return observatory_command(
+                arguments.urls, cafile=arguments.cafile, http_url=arguments.http_url
+            )
+        except CommandError as error:
+            print(f"opendesk: {error}", file=sys.stderr)
+            return EXIT_FAILED
     overrides: dict[str, object] = {}
     if arguments.command == "serve":
         for name in ("host", "port", "workers"):

@@ -13,10 +13,8 @@ from litestar.params import FromPath
 from litestar.response import File, Response
 
 from accounts.services.data_requests import DOWNLOAD_PATH
-from api.edge import client_ip_from_scope
-from api.identity import authenticate
-from api.limits import RateLimiting, enforce_principal_limit
 from api.resources import Resources
+from api.route_principal import route_principal
 from api.settings import Settings
 from privacy import requests
 
@@ -32,10 +30,7 @@ async def download_export(
 ) -> Response[Any] | File:
     settings: Settings = state.settings
     resources: Resources = state.resources
-    client_ip = client_ip_from_scope(request.scope)
-    principal = await authenticate(request, settings, resources.identity, client_ip)
-    rate_limiting: RateLimiting = state.rate_limiting
-    await enforce_principal_limit(rate_limiting.limiter, principal, client_ip, request.scope)
+    principal = await route_principal(request, state)
     if principal.kind != "user" or principal.user_id is None:
         return Response(
             {"error": "Sign in to download your export.", "code": "UNAUTHENTICATED"},

@@ -141,8 +141,17 @@ async def scan_all(
 
 def observatory_command(urls: Sequence[str], *, cafile: str | None, http_url: str | None) -> int:
     """``opendesk observatory``: print every URL's report; 0 only when every item of
-    every URL passes and each grades A+."""
-    reports = asyncio.run(scan_all(urls, verify=cafile or True, http_url=http_url))
+    every URL passes and each grades A+. A URL that is not http(s) or cannot be fetched
+    is one ``opendesk: …`` line (CommandError), not a traceback."""
+    from api.commands import CommandError
+
+    for url in (*urls, *([http_url] if http_url else [])):
+        if httpx.URL(url).scheme not in ("http", "https") or not httpx.URL(url).host:
+            raise CommandError(f"not an http(s) URL: {url!r}")
+    try:
+        reports = asyncio.run(scan_all(urls, verify=cafile or True, http_url=http_url))
+    except httpx.HTTPError as error:
+        raise CommandError(f"cannot fetch {error.request.url}: {error}") from None
     for report in reports:
         print("\n".join(report.lines()))
     passed = all(report.every_item_passes and report.grade == "A+" for report in reports)

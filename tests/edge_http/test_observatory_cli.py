@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.test_cli import run_cli
 from tests.edge_http.test_server import CLI, _free_port, _start, _wait_until_up
 
 
@@ -48,3 +49,20 @@ def test_the_served_api_scores_a_plus_on_every_item(tmp_path: Path) -> None:
     assert scanned.returncode == 0, scanned.stdout + scanned.stderr
     assert scanned.stdout.count("grade A+") == 4
     assert "FAIL" not in scanned.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not-a-url", "not an http(s) URL"),
+        ("ftp://127.0.0.1/", "not an http(s) URL"),
+        ("http://127.0.0.1:1/", "cannot fetch http://127.0.0.1:1/"),  # nothing listens
+    ],
+)
+def test_a_bad_or_unreachable_url_is_one_line_not_a_traceback(url: str, message: str) -> None:
+    result = run_cli("observatory", url)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
