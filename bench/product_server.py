@@ -77,7 +77,8 @@ STUB_POLICY_VARIABLE = "BENCH_STUB_FIELD_POLICY"
 
 
 def stub_field_policy() -> None:
-    """Build the schema without the field policy: no per-field extension, no static gate.
+    """Build the schema without the field policy: no per-field resolver wrapper, no static
+    gate.
 
     For measuring what enforcement costs, in the bench's own server process only; must
     run before ``create_app`` builds the schema (``sitecustomize`` runs it at start-up).
@@ -95,8 +96,12 @@ def stub_field_policy() -> None:
     def no_policy(*_roots: type) -> list[str]:
         return []
 
+    def no_enforcement(_schema: Any) -> None:
+        return None
+
     # The names schema.build imported; replacing them there is what the harness wants.
     setattr(schema.build, "install_field_policy", no_policy)  # noqa: B010
+    setattr(schema.build, "enforce_field_policy", no_enforcement)  # noqa: B010
     setattr(schema.build, "FieldPolicyGate", NoGate)  # noqa: B010
 
 

@@ -62,13 +62,17 @@ class Decision:
 
     def settle(self, relations: frozenset[Relation]) -> Access | None:
         """The access given the record-readable relations, or None when a deferred
-        relation (needing a query) could still raise it."""
+        relation (needing a query) could still change it. (A deferred grant ranked
+        before the held one changes nothing when it gives the same access.)"""
+        pending: Access | None = None  # the first deferred grant ranked so far
         for relation, access in self.grants:
             if relation in relations:
-                return access
+                return access if pending is None or pending == access else None
             if relation in self.deferred:
-                return None
-        return self.floor
+                if pending is not None and pending != access:
+                    return None
+                pending = access
+        return self.floor if pending is None else None
 
     def settle_all(self, relations: frozenset[Relation]) -> Access:
         for relation, access in self.grants:

@@ -2,11 +2,12 @@
 
 Two parts, both generated from the one table:
 
-- ``install_field_policy(Query, Mutation)`` walks every object type reachable from the
-  roots at schema build and gives each field a ``FieldPolicyExtension`` holding that
-  field's decisions, precomputed per audience set. A field with no table entry is denied
-  to everyone (and ``missing_entries`` names it). Fields that are full for everyone get no
-  extension at all, so they keep strawberry's fast path.
+- ``install_field_policy(Query, Mutation)`` checks the table against every field
+  reachable from the roots before the schema is built; ``enforce_field_policy(schema)``
+  then puts the resolver of every field of the built schema behind that field's
+  decisions, precomputed per audience set. A field with no table entry is denied to
+  everyone (and ``missing_entries`` names it). Fields that are full for everyone are left
+  alone, so they keep strawberry's fast path.
 - ``FieldPolicyGate`` (a schema extension) walks a mutation's document before execution
   and refuses the whole operation when it selects a field the principal can never see,
   so no resolver with side effects runs for it. Queries are side-effect free: their
@@ -21,25 +22,32 @@ relation that needs the database makes it await (batched per list).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Container, Iterable, Iterator
+from inspect import isawaitable
 from typing import Any
 
 from graphql import (
     DocumentNode,
     ExecutionResult,
     FieldNode,
+    FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
     TypeInfo,
     TypeInfoVisitor,
     Visitor,
+    default_field_resolver,
+    get_named_type,
     get_operation_ast,
     visit,
 )
-from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.extensions import SchemaExtension
 
 from core.errors import Forbidden
 from permissions.compiled import (
@@ -52,15 +60,16 @@ from permissions.compiled import (
     missing_entries,
     walk_object_fields,
 )
-from permissions.policy import Level, PolicyError, audiences_of
+from permissions.policy import POLICY, Audience, Level, PolicyError, Subject, audiences_of
 from permissions.principal import ANONYMOUS, Principal
-from permissions.relations import RequestRelations
-from privacy.masking import mask
+from permissions.relations import DEFERRED, RequestRelations
+from privacy.masking import MaskStrategy, mask
 
 __all__ = [
-    "FieldPolicyExtension",
     "FieldPolicyGate",
     "PolicyView",
+    "enforce_field_policy",
+    "enforced_policy",
     "install_field_policy",
     "missing_entries",
     "statically_denied_fields",
@@ -74,12 +83,14 @@ CONTEXT_ATTRIBUTE = "field_policy"
 class PolicyView:
     """One request's view of the policy: the principal's audiences and relations."""
 
-    __slots__ = ("audiences", "principal", "relations")
+    __slots__ = ("audiences", "principal", "relations", "selects_deferred")
 
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
         self.audiences = audiences_of(principal)
         self.relations = RequestRelations(principal)
+        # (field node id, type name) -> does that selection need a deferred relation?
+        self.selects_deferred: dict[tuple[int, str], bool] = {}
 
 
 def view_of(context: Any) -> PolicyView:
@@ -98,11 +109,21 @@ def view_of(context: Any) -> PolicyView:
     return view
 
 
-class FieldPolicyExtension(FieldExtension):
-    """Enforces one field's precomputed decisions. Never hand-applied: see install."""
+class _PolicyResolver:
+    """One field's resolver behind its precomputed decisions. Never hand-applied: see
+    :func:`enforce_field_policy`.
 
-    def __init__(self, compiled: CompiledField) -> None:
+    A plain callable in graphql-core's place for the field's resolver, not a strawberry
+    field extension: an extension takes the field off strawberry's fast path for plain
+    attributes (an Info object, argument conversion and an extension chain per value),
+    which on a 50-row page cost more than the decisions themselves.
+    """
+
+    __slots__ = ("compiled", "inner")
+
+    def __init__(self, compiled: CompiledField, inner: Any) -> None:
         self.compiled = compiled
+        self.inner = inner
 
     def _decision(self, view: PolicyView) -> Decision:
         decisions = self.compiled.decisions
@@ -111,89 +132,229 @@ class FieldPolicyExtension(FieldExtension):
             decision = decisions[view.audiences] = self.compiled.decide(view.audiences)
         return decision
 
-    def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+    def __call__(self, source: Any, info: Any, **kwargs: Any) -> Any:
         view = view_of(info.context)
         decision = self._decision(view)
-        if decision.kind is Kind.FULL:
-            return next_(source, info, **kwargs)
-        if decision.kind is Kind.DENIED:
+        kind = decision.kind
+        if kind is Kind.FULL:
+            return self.inner(source, info, **kwargs)
+        if kind is Kind.DENIED:
             raise Forbidden()
-        if decision.kind is Kind.MASKED:
-            return mask(next_(source, info, **kwargs), decision.strategy)  # type: ignore[arg-type]
-        access = decision.settle(view.relations.of(self.compiled.subject, source))
+        if kind is Kind.MASKED:
+            return _masked(self.inner(source, info, **kwargs), decision.strategy)
+        relations, complete = view.relations.known(self.compiled.subject, source)
+        access = decision.settle_all(relations) if complete else decision.settle(relations)
         if access is None:
-            return self._resolve_deferred(decision, view, next_, source, info, kwargs)
+            return self._resolve_deferred(decision, view, source, info, kwargs)
+        # Decided before the resolver runs: a denied field's resolver (and, for contact
+        # data, its decryption) never runs.
         if access.level is Level.DENIED:
             raise Forbidden()
-        value = next_(source, info, **kwargs)
-        return mask(value, access.strategy) if access.level is Level.MASKED else value  # type: ignore[arg-type]
+        value = self.inner(source, info, **kwargs)
+        return _masked(value, access.strategy) if access.level is Level.MASKED else value
 
     async def _resolve_deferred(
-        self,
-        decision: Decision,
-        view: PolicyView,
-        next_: Any,
-        source: Any,
-        info: Any,
-        kwargs: dict[str, Any],
+        self, decision: Decision, view: PolicyView, source: Any, info: Any, kwargs: Any
     ) -> Any:
         relations = await view.relations.with_deferred(self.compiled.subject, source)
         access = decision.settle_all(relations)
         if access.level is Level.DENIED:
             raise Forbidden()
-        value = next_(source, info, **kwargs)
+        value = self.inner(source, info, **kwargs)
+        if isawaitable(value):
+            value = await value
         return mask(value, access.strategy) if access.level is Level.MASKED else value  # type: ignore[arg-type]
 
-    async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+
+def _masked(value: Any, strategy: MaskStrategy | None) -> Any:
+    if isawaitable(value):
+        return _mask_when_ready(value, strategy)
+    return mask(value, strategy)  # type: ignore[arg-type]
+
+
+async def _mask_when_ready(value: Awaitable[Any], strategy: MaskStrategy | None) -> Any:
+    return mask(await value, strategy)  # type: ignore[arg-type]
+
+
+class _DeferredPrefetch:
+    """Loads the deferred relations of the objects a field returns, for the whole list at
+    once, before their fields resolve.
+
+    Without it each relation-dependent field of each object would await its own relation
+    (batched into one query, but 50 coroutines): graphql-core then completes every object
+    and list on its slow asynchronous path. With it those fields decide synchronously.
+    Only when the principal's decisions for the returned type depend on a deferred
+    relation, the selection asks for such a field and the object's own record does not
+    settle it (e.g. one's own user); otherwise nothing is loaded.
+    """
+
+    __slots__ = ("deferred", "id_attribute", "inner", "subject", "type_name")
+
+    def __init__(
+        self, type_name: str, subject: Subject, inner: Any, id_attribute: str | None = None
+    ) -> None:
+        self.type_name = type_name
+        self.subject = subject
+        self.inner = inner
+        self.id_attribute = id_attribute
+        # Per audience set: the decisions of the type's fields that wait on a deferred
+        # relation, by field name.
+        self.deferred: dict[frozenset[Audience], dict[str, Decision]] = {}
+
+    def __call__(self, source: Any, info: Any, **kwargs: Any) -> Any:
+        value = self.inner(source, info, **kwargs)
         view = view_of(info.context)
-        decision = self._decision(view)
-        if decision.kind is Kind.FULL:
-            return await next_(source, info, **kwargs)
-        if decision.kind is Kind.DENIED:
-            raise Forbidden()
-        strategy = decision.strategy if decision.kind is Kind.MASKED else None
-        if decision.kind is Kind.RELATIONAL:
-            access = decision.settle(view.relations.of(self.compiled.subject, source))
-            if access is None:
-                relations = await view.relations.with_deferred(self.compiled.subject, source)
-                access = decision.settle_all(relations)
-            if access.level is Level.DENIED:
-                raise Forbidden()
-            if access.level is Level.MASKED:
-                strategy = access.strategy
-        # Decided before the resolver runs: a denied field's resolver (and, for contact
-        # data, its decryption) never runs.
-        value = await next_(source, info, **kwargs)
-        return mask(value, strategy) if strategy is not None else value
+        if not self._needed(view, info):
+            return value
+        if self.id_attribute is not None and isawaitable(value):
+            # The id is known before the object is: load both at once.
+            record = getattr(source, "record", None)
+            view.relations.prime(self.subject, getattr(record, self.id_attribute, None))
+        return self._prefetched(value, view)
+
+    def _decisions(self, audiences: frozenset[Audience]) -> dict[str, Decision]:
+        decisions = self.deferred.get(audiences)
+        if decisions is None:
+            decisions = self.deferred[audiences] = _deferred_decisions(self.type_name, audiences)
+        return decisions
+
+    def _needed(self, view: PolicyView, info: Any) -> bool:
+        key = (id(info.field_nodes[0]), self.type_name)
+        needed = view.selects_deferred.get(key)
+        if needed is None:
+            names = self._decisions(view.audiences).keys()
+            needed = bool(names) and _selects_any(info.field_nodes, info.fragments, names)
+            view.selects_deferred[key] = needed
+        return needed
+
+    async def _prefetched(self, value: Any, view: PolicyView) -> Any:
+        if isawaitable(value):
+            value = await value
+        if value is None:
+            return value
+        items = value if isinstance(value, list | tuple) else (value,)
+        unsettled = [item for item in items if self._unsettled(view, item)]
+        if len(unsettled) == 1:
+            # The usual case (a list's items arrive one field call each, and the relation
+            # loader batches them): no task of its own.
+            await view.relations.with_deferred(self.subject, unsettled[0])
+        elif unsettled:
+            await asyncio.gather(
+                *(view.relations.with_deferred(self.subject, item) for item in unsettled)
+            )
+        return value
+
+    def _unsettled(self, view: PolicyView, item: Any) -> bool:
+        relations, complete = view.relations.known(self.subject, item)
+        return not complete and any(
+            decision.settle(relations) is None
+            for decision in self._decisions(view.audiences).values()
+        )
+
+
+# Where a field's returned object's id sits on the source's record, for the fields that
+# load one object by id: its deferred relations then load alongside it (a speed-up only;
+# a field missing here loads them after the object, with the same answer).
+RETURNED_ID_ATTRIBUTE: dict[tuple[str, str], str] = {
+    ("Ticket", "requester"): "requester_id",
+    ("Ticket", "assignee"): "assignee_id",
+    ("Comment", "author"): "author_id",
+}
+
+
+def _deferred_decisions(type_name: str, audiences: frozenset[Audience]) -> dict[str, Decision]:
+    type_policy = POLICY.get(type_name)
+    if type_policy is None:
+        return {}
+    return {
+        name: decision
+        for name in type_policy.fields
+        if (decision := decisions_for(type_name, name, audiences)).kind is Kind.RELATIONAL
+        and decision.deferred
+    }
+
+
+def _selects_any(
+    nodes: Iterable[FieldNode], fragments: dict[str, Any], names: Container[str]
+) -> bool:
+    """Does any of these field nodes select one of ``names`` directly (through inline
+    fragments and fragment spreads too)?"""
+    pending: list[Any] = [node.selection_set for node in nodes if node.selection_set]
+    seen: set[str] = set()
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value in names:
+                    return True
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is not None and name not in seen:
+                    seen.add(name)
+                    pending.append(fragment.selection_set)
+            elif selection.selection_set is not None:  # an inline fragment
+                pending.append(selection.selection_set)
+    return False
 
 
 def install_field_policy(*roots: type) -> list[str]:
-    """Give every field reachable from ``roots`` its policy extension; idempotent.
+    """Check the table against every field reachable from ``roots``, before strawberry
+    converts the types; :func:`enforce_field_policy` then applies it to the built schema.
 
-    Call before building the strawberry Schema (extensions are read when types are
-    converted). Returns the ``Type.field`` names without a table entry (denied to
-    everyone). Raises PolicyError when a masked field is not text, or when one field
-    object is shared by two types (their policies could not differ).
+    Returns the ``Type.field`` names without a table entry (denied to everyone). Raises
+    PolicyError when a masked field is not text, or when one field object is shared by
+    two types (their policies could not differ).
     """
     missing: list[str] = []
+    owners: dict[int, str] = {}
     for type_name, field_name, field in walk_object_fields(roots):
         policy = compiled(type_name, field_name)
         check_field_type(policy, field)
         if not policy.has_entry:
             missing.append(f"{type_name}.{field_name}")
-        kept = []
-        for extension in field.extensions:
-            if not isinstance(extension, FieldPolicyExtension):
-                kept.append(extension)
-            elif extension.compiled is not policy:
-                raise PolicyError(
-                    f"{type_name}.{field_name} shares its field with "
-                    f"{extension.compiled.type_name}.{extension.compiled.field_name}"
-                )
-        if not policy.full_for_everyone:
-            kept.append(FieldPolicyExtension(policy))
-        field.extensions = kept
+        name = f"{type_name}.{field_name}"
+        owner = owners.setdefault(id(field), name)
+        if owner != name:
+            raise PolicyError(f"{name} shares its field with {owner}")
     return missing
+
+
+def enforce_field_policy(schema: GraphQLSchema) -> None:
+    """Put every output field of ``schema`` behind its decisions; idempotent.
+
+    Every object type's every field is covered (a field without a table entry is denied
+    to everyone); fields that are full for everyone are left alone, so they keep
+    strawberry's fast path. A field returning objects whose subject has deferred
+    relations also loads those for all it returns (:class:`_DeferredPrefetch`).
+    """
+    for type_name, graphql_type in schema.type_map.items():
+        if type_name.startswith("__") or not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for field_name, field in graphql_type.fields.items():
+            if isinstance(field.resolve, _DeferredPrefetch | _PolicyResolver):
+                continue
+            resolve = field.resolve or default_field_resolver
+            policy = compiled(type_name, field_name)
+            if not policy.full_for_everyone:
+                resolve = _PolicyResolver(policy, resolve)
+            returned = get_named_type(field.type)
+            returned_policy = POLICY.get(returned.name)
+            if returned_policy is not None and returned_policy.subject in DEFERRED:
+                resolve = _DeferredPrefetch(
+                    returned.name,
+                    returned_policy.subject,
+                    resolve,
+                    RETURNED_ID_ATTRIBUTE.get((type_name, field_name)),
+                )
+            field.resolve = resolve
+
+
+def enforced_policy(field: GraphQLField) -> CompiledField | None:
+    """The policy ``field`` resolves behind, if any (for tests and reviewers)."""
+    resolve = field.resolve
+    if isinstance(resolve, _DeferredPrefetch):
+        resolve = resolve.inner
+    return resolve.compiled if isinstance(resolve, _PolicyResolver) else None
 
 
 def statically_denied_fields(

@@ -119,6 +119,26 @@ class RequestRelations:
             self._memo[key] = relations
         return relations
 
+    def known(self, subject: Subject, source: Any) -> tuple[frozenset[Relation], bool]:
+        """The relations known without a query, and whether they are all of them (the
+        deferred ones already loaded, e.g. by :meth:`with_deferred` for a whole list)."""
+        record = _record_of(source)
+        if record is None:
+            return NO_RELATIONS, True
+        key = (subject, record.id)
+        relations = self._memo.get(key)
+        if relations is None:
+            relations = self._memo[key] = RECORD_RELATIONS[subject](self.principal, record)
+        return relations, key in self._deferred_done
+
+    def prime(self, subject: Subject, object_id: Any) -> None:
+        """Start loading the deferred relations of the object with this id (batched like
+        any load), so that :meth:`with_deferred` finds them loaded: lets the relation
+        query run alongside the query loading the object itself."""
+        if subject is Subject.USER and object_id is not None:
+            # The loader keeps the future; with_deferred awaits that same one.
+            self._assigned_requesters.load(object_id)
+
     async def with_deferred(self, subject: Subject, source: Any) -> frozenset[Relation]:
         """All relations, including those that need a query (batched with every other
         object asking in the same turn, then memoised)."""

@@ -13,11 +13,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from permissions.enforcement import FieldPolicyGate, install_field_policy
+from permissions.enforcement import FieldPolicyGate, enforce_field_policy, install_field_policy
 from schema.attachment_fields import AttachmentMutation
 from schema.auth_guard import OneAuthenticationPerRequest
 from schema.consent_fields import ConsentMutation, ConsentQuery
-from schema.errors import MaskUnexpectedErrors, ensure_error_codes
+from schema.errors import MaskUnexpectedErrors, ensure_error_codes, set_retry_after
 from schema.guards import GuardsConfig, build_guard_extensions
 from schema.guards.batching import BATCH_PARSE_CEILING
 from schema.identity_fields import IdentityMutation, IdentityQuery
@@ -60,20 +60,25 @@ class SchemaConfig:
 
 class OpenDeskSchema(strawberry.Schema):
     def __init__(self, *, query: type, mutation: type | None = None, **options: Any) -> None:
-        # The field policy is part of every schema: installed on each field reachable
-        # from the roots before strawberry converts the types (permissions.enforcement).
+        # The field policy is part of every schema: checked against each field reachable
+        # from the roots, then applied to every field of the built schema
+        # (permissions.enforcement).
         install_field_policy(*(root for root in (query, mutation) if root is not None))
         super().__init__(query=query, mutation=mutation, **options)
+        enforce_field_policy(self._schema)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Give every error a code; no per-error traceback logging.
+        """Give every error a code, and rate-limited answers a ``Retry-After`` header; no
+        per-error traceback logging.
 
         Client mistakes and expected errors are not server faults, and unexpected errors
         are already logged once, with their error id, by MaskUnexpectedErrors.
         """
         ensure_error_codes(errors)
+        if execution_context is not None:
+            set_retry_after(errors, execution_context.context)
 
 
 def build_schema(config: SchemaConfig) -> strawberry.Schema:

@@ -1,18 +1,22 @@
 """Error masking: expected errors pass with their code; everything else gets an error id.
 
 The original exception is logged with the id (and the request id from the log context),
-so support can find it; the client learns nothing about the internals.
+so support can find it; the client learns nothing about the internals. A ``RATE_LIMITED``
+error raised by a resolver also sets the response's ``Retry-After`` header.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
-from core.errors import ExpectedError
+from core.errors import ExpectedError, RateLimited
+from schema.guards.context import context_value
 
 log = structlog.get_logger("opendesk.errors")
 
@@ -37,6 +41,23 @@ def ensure_error_codes(errors: list[GraphQLError]) -> None:
                 else "GRAPHQL_VALIDATION_FAILED"
             )
             error.extensions = {**(error.extensions or {}), "code": code}
+
+
+def set_retry_after(errors: list[GraphQLError], context: Any) -> None:
+    """``Retry-After`` on the HTTP response: the longest ``retryAfter`` of the RateLimited
+    errors (and of any header already set). Nothing without such an error or response."""
+    waits = [
+        int(error.original_error.extensions["retryAfter"])
+        for error in errors
+        if isinstance(error.original_error, RateLimited)
+    ]
+    headers = getattr(context_value(context, "http_response"), "headers", None)
+    if not waits or not isinstance(headers, MutableMapping):
+        return
+    current = str(headers.get("Retry-After", ""))
+    if current.isdigit():
+        waits.append(int(current))
+    headers["Retry-After"] = str(max(waits))
 
 
 class MaskUnexpectedErrors(MaskErrors):

@@ -81,6 +81,45 @@ async def test_relation_queries_are_batched_once_per_request_not_per_object() ->
     assert context.field_policy.relations.queries == 1
 
 
+@pytest.mark.parametrize(
+    ("document", "queries"),
+    [
+        ("{ tickets(first: 20) { edges { node { requester { displayName } } } } }", 0),
+        ("{ me { id email } }", 0),  # self: no deferred relation needed
+        (
+            "{ tickets(first: 20) { edges { node { requester { ...Contact } } } } }"
+            " fragment Contact on User { displayName email }",
+            1,
+        ),
+        (
+            "{ tickets(first: 20) { edges { node { assignee { id } requester"
+            " { ... on User { email } } } } } }",
+            1,
+        ),
+    ],
+    ids=["no-contact-field", "me", "through-a-fragment", "through-an-inline-fragment"],
+)
+async def test_deferred_relations_load_only_when_the_selection_needs_them(
+    document: str, queries: int
+) -> None:
+    organisation = await make_organisation()
+    agent = await make_user(Role.agent)
+    for index in range(3):
+        requester = await make_user(Role.customer, organisation)
+        ticket = await make_ticket(requester)
+        if index == 0:
+            await assign(ticket.id, agent.id)
+    context = RequestContext.for_principal(principal_of(agent))
+
+    result = await _SCHEMA.execute(document, context_value=context)
+
+    assert result.errors is None
+    assert context.field_policy.relations.queries == queries
+    if queries:
+        emails = [edge["node"]["requester"]["email"] for edge in result.data["tickets"]["edges"]]
+        assert sum("\u2022" not in email for email in emails) == 1  # the assigned one only
+
+
 async def test_partner_with_tickets_read_sees_no_user_contact_data() -> None:
     from permissions.principal import Principal
     from tests.permissions.probe import probe

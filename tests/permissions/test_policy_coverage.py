@@ -7,9 +7,16 @@ import sys
 from pathlib import Path
 
 import pytest
+import strawberry
+from graphql import GraphQLObjectType, get_named_type
 
 from permissions.compiled import AUDIENCE_SETS, Kind, compiled, missing_entries
-from permissions.enforcement import FieldPolicyExtension
+from permissions.enforcement import (
+    RETURNED_ID_ATTRIBUTE,
+    enforce_field_policy,
+    enforced_policy,
+    install_field_policy,
+)
 from permissions.policy import (
     FULL,
     POLICY,
@@ -54,22 +61,55 @@ def test_a_field_missing_from_the_table_is_denied_to_everyone() -> None:
     assert {d.kind for d in field.decisions.values()} == {Kind.DENIED}
 
 
-def test_every_non_public_field_carries_the_policy_extension() -> None:
+def test_every_non_public_field_resolves_behind_its_policy() -> None:
+    checked = 0
     for type_name, graphql_type in SCHEMA._schema.type_map.items():
-        if type_name.startswith("__") or not hasattr(graphql_type, "fields"):
+        if type_name.startswith("__") or not isinstance(graphql_type, GraphQLObjectType):
             continue
-        definition = SCHEMA.get_type_by_name(type_name)
-        if (
-            definition is None
-            or not hasattr(definition, "fields")
-            or getattr(definition, "is_input", True)
-        ):
-            continue
-        for field in definition.fields:
-            name = SCHEMA.config.name_converter.get_graphql_name(field)
-            policy = compiled(type_name, name)
-            has_extension = any(isinstance(e, FieldPolicyExtension) for e in field.extensions)
-            assert has_extension is not policy.full_for_everyone, f"{type_name}.{name}"
+        for field_name, field in graphql_type.fields.items():
+            policy = compiled(type_name, field_name)
+            enforced = enforced_policy(field)
+            assert (enforced is None) is policy.full_for_everyone, f"{type_name}.{field_name}"
+            assert enforced is None or enforced is policy
+            checked += 1
+    assert checked > 100
+
+
+def test_enforcing_twice_wraps_each_resolver_once() -> None:
+    ticket = SCHEMA._schema.type_map["Ticket"]
+    assert isinstance(ticket, GraphQLObjectType)
+    before = {name: field.resolve for name, field in ticket.fields.items()}
+
+    enforce_field_policy(SCHEMA._schema)
+
+    assert {name: field.resolve for name, field in ticket.fields.items()} == before
+
+
+@strawberry.type
+class SharingLeaf:
+    value: str
+
+
+@strawberry.type
+class SharingRoot:
+    first: SharingLeaf
+    second: SharingLeaf
+
+
+def test_one_field_object_under_two_names_is_refused() -> None:
+    # Two fields of one type are not shared; sharing is one StrawberryField in two types.
+    assert install_field_policy(SharingRoot) == [
+        "SharingRoot.first",
+        "SharingRoot.second",
+        "SharingLeaf.value",
+    ]
+    leaf_fields = SharingLeaf.__strawberry_definition__.fields  # type: ignore[attr-defined]
+    leaf_fields.append(SharingRoot.__strawberry_definition__.fields[0])  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(PolicyError, match="shares its field"):
+            install_field_policy(SharingRoot)
+    finally:
+        leaf_fields.pop()
 
 
 @pytest.mark.parametrize("type_name", sorted(POLICY))
@@ -156,3 +196,13 @@ def test_policy_show_prints_the_table(arguments: list[str]) -> None:
     else:
         assert "User (user)\n  contactVisibility\n" in done.stdout
         assert "masked(email)" in done.stdout
+
+
+def test_every_returned_id_entry_names_a_field_returning_a_deferred_subject() -> None:
+    for (type_name, field_name), attribute in RETURNED_ID_ATTRIBUTE.items():
+        graphql_type = SCHEMA._schema.type_map[type_name]
+        assert isinstance(graphql_type, GraphQLObjectType)
+        field = graphql_type.fields[field_name]
+        returned = get_named_type(field.type)
+        assert POLICY[returned.name].subject in DEFERRED, (type_name, field_name)
+        assert getattr(field.resolve, "id_attribute", None) == attribute
