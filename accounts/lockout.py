@@ -76,6 +76,12 @@ class LoginThrottle:
         await self._counters.release(scopes["account"][0])
         await self._counters.release(scopes["ip"][0])
 
+    async def withdrawn(self, account: str, client_ip: str) -> None:
+        """Take back an allowed attempt that was never judged (the server was too busy to
+        check the password): it counts neither as a failure nor as a success."""
+        for key, _threshold in self._scopes(account, client_ip).values():
+            await self._counters.release(key)
+
     async def _lock(self, key: str) -> int:
         level = await self._counters.incr(f"{key}:level", self.config.level_memory_seconds)
         wait: int = min(

@@ -11,6 +11,8 @@ What callers may rely on:
 * the work runs in a thread pool, never on the event loop, and at most
   ``max_concurrency`` hashes run at once (each one holds ``memory_cost`` KiB), so a
   flood of logins queues instead of exhausting memory;
+* at most ``max_queue`` callers wait for a slot; one more is refused at once with
+  :class:`HashingBusy` (``RATE_LIMITED``, ``retryAfter``), so the wait stays bounded;
 * nothing here logs, echoes or stores a password, and errors never contain one.
 
 One instance per event loop: build it at start-up and share it.
@@ -32,7 +34,20 @@ from typing import Final, TypeVar
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from core.errors import RateLimited
+
 _T = TypeVar("_T")
+
+DEFAULT_MAX_QUEUE: Final = 64
+# Seconds a refused caller is told to wait: a queue drains in a few hash times (~0.25 s).
+_BUSY_RETRY_AFTER: Final = 1
+
+
+class HashingBusy(RateLimited):
+    """Every hashing slot is taken and ``max_queue`` callers already wait for one."""
+
+    def __init__(self) -> None:
+        super().__init__(_BUSY_RETRY_AFTER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,19 +105,23 @@ def _encodable(text: str) -> bool:
 
 
 class PasswordHasher:
-    """argon2id hashing off the event loop, with bounded concurrency."""
+    """argon2id hashing off the event loop, with bounded concurrency and a bounded queue."""
 
     def __init__(
         self,
         config: Argon2Config | None = None,
         *,
         max_concurrency: int | None = None,
+        max_queue: int = DEFAULT_MAX_QUEUE,
         executor: Executor | None = None,
     ) -> None:
         self.config = config or Argon2Config()
         self.max_concurrency = max_concurrency or _usable_cpus()
         if self.max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
+        if max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
+        self.max_queue = max_queue
         self._argon2 = argon2.PasswordHasher(
             time_cost=self.config.time_cost,
             memory_cost=self.config.memory_cost,
@@ -118,12 +137,14 @@ class PasswordHasher:
             initializer=_lower_thread_priority,
         )
         self._slots = asyncio.Semaphore(self.max_concurrency)
+        self._waiting = 0  # callers inside ``self._slots.acquire()``
         self._dummy_hash: str | None = None
 
     async def hash(self, password: str) -> str:
         """A new argon2id PHC string for ``password`` (NFKC-normalised first).
 
-        Raises ``ValueError`` (without the password) if it holds lone surrogates.
+        Raises ``ValueError`` (without the password) if it holds lone surrogates, and
+        :class:`HashingBusy` when the queue for a slot is full.
         """
         normalised = normalise_password(password)
         if not _encodable(normalised):
@@ -135,6 +156,7 @@ class PasswordHasher:
 
         A malformed or non-argon2 ``stored_hash`` fails closed (``ok=False``). When
         ``needs_rehash`` is true the caller should store ``await hash(password)``.
+        Raises :class:`HashingBusy` when the queue for a slot is full (nothing was checked).
         """
         normalised = normalise_password(password)
         if not _encodable(normalised):
@@ -151,6 +173,11 @@ class PasswordHasher:
             self._dummy_hash = await self.hash(secrets.token_urlsafe(32))
         await self.verify(self._dummy_hash, password)
 
+    @property
+    def queued(self) -> int:
+        """Callers waiting for a slot right now (at most ``max_queue``)."""
+        return self._waiting
+
     def close(self) -> None:
         """Shut down the thread pool if this hasher created it (idempotent)."""
         if self._owns_executor:
@@ -166,7 +193,13 @@ class PasswordHasher:
 
     async def _run(self, function: Callable[..., _T], *args: str) -> _T:
         loop = asyncio.get_running_loop()
-        await self._slots.acquire()
+        if self._waiting >= self.max_queue:
+            raise HashingBusy()
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1  # also when cancelled while waiting: its place is free again
         try:
             work = self._executor.submit(function, *args)
         except BaseException:
@@ -201,7 +234,9 @@ def _release_threadsafe(loop: asyncio.AbstractEventLoop, slots: asyncio.Semaphor
 
 
 __all__ = [
+    "DEFAULT_MAX_QUEUE",
     "Argon2Config",
+    "HashingBusy",
     "PasswordHasher",
     "VerifyResult",
     "normalise_password",

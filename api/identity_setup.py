@@ -41,6 +41,7 @@ def password_hasher_for(settings: Settings) -> PasswordHasher:
             parallelism=settings.argon2_parallelism,
         ),
         max_concurrency=settings.argon2_max_concurrency,
+        max_queue=settings.argon2_max_queue,
     )
 
 

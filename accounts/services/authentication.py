@@ -1,17 +1,23 @@
 """Signing in and out, and resolving a session cookie back to its session.
 
 Unknown email, wrong password and locked account give the same error and spend the same
-argon2 work (a dummy verify), so the answer reveals nothing about which it was.
+argon2 work (a dummy verify), so the answer reveals nothing about which it was. When the
+hashing queue is full the answer is ``RATE_LIMITED`` (HashingBusy) for all of them alike,
+and the attempt is given back: nothing was checked, so nothing counts towards a lockout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from accounts.emails import normalise_email
+from accounts.lockout import LoginAttempt
+from accounts.passwords import HashingBusy
 from accounts.services import authenticators, second_factor
 from accounts.services.authenticators import Authenticator
 from accounts.services.contact import email_lookup_candidates
@@ -71,7 +77,8 @@ async def login(
     recovery_code: str | None = None,
     previous_token: str | None = None,
 ) -> NewSession:
-    """A new session for valid credentials; raises LoginFailed / MfaRequired otherwise.
+    """A new session for valid credentials; raises LoginFailed / MfaRequired otherwise,
+    or HashingBusy (``RATE_LIMITED``) when no password could be checked now.
 
     Any session presented with the request is destroyed (no fixation).
     """
@@ -79,10 +86,50 @@ async def login(
         await identity.sessions.delete(token_digest(previous_token))
     account = _account_key(email)
     attempt = await identity.throttle.reserve(account, client_ip)
+    try:
+        user, mfa_at = await _check_credentials(
+            identity,
+            account,
+            attempt,
+            password=password,
+            totp=totp,
+            recovery_code=recovery_code,
+        )
+    except HashingBusy:
+        if attempt.allowed:
+            await identity.throttle.withdrawn(account, client_ip)
+        raise
+    await identity.throttle.succeeded(account, client_ip)
+    return await start_session(
+        identity,
+        user_id=user["id"],
+        role=Role(user["role"]),
+        organisation_id=user["organisation"],
+        mfa_at=mfa_at,
+        client_ip=client_ip,
+        user_agent=user_agent,
+    )
+
+
+async def _check_credentials(
+    identity: Identity,
+    account: str,
+    attempt: LoginAttempt,
+    *,
+    password: str,
+    totp: str | None,
+    recovery_code: str | None,
+) -> tuple[dict[str, Any], datetime | None]:
+    """The user row and the time of its second factor (None without MFA)."""
     user = await _user_for_login(account) if attempt.allowed else None
     now = identity.now()
     if user is None or not user["password_hash"]:
-        await identity.hasher.verify_dummy(password)
+        try:
+            await identity.hasher.verify_dummy(password)
+        except HashingBusy:
+            if attempt.allowed:
+                raise
+            # Refused by the lockout anyway: say so now, with its wait.
         raise LoginFailed(attempt.retry_after)
     state = await authenticators.check(
         user["id"], Authenticator.password, config=identity.config, now=now
@@ -95,9 +142,10 @@ async def login(
             )
         raise LoginFailed()
     if verified.needs_rehash:
-        await User.update({User.password_hash: await identity.hasher.hash(password)}).where(
-            User.id == user["id"]
-        )
+        # Best effort: when the queue is full the upgrade waits for the next sign-in.
+        with contextlib.suppress(HashingBusy):
+            new_hash = await identity.hasher.hash(password)
+            await User.update({User.password_hash: new_hash}).where(User.id == user["id"])
     await authenticators.reset(user["id"], Authenticator.password)
     mfa_at = None
     if user["mfa_enabled"]:
@@ -105,16 +153,7 @@ async def login(
             raise MfaRequired()
         await second_factor.verify(identity, user, totp=totp, recovery_code=recovery_code)
         mfa_at = now
-    await identity.throttle.succeeded(account, client_ip)
-    return await start_session(
-        identity,
-        user_id=user["id"],
-        role=Role(user["role"]),
-        organisation_id=user["organisation"],
-        mfa_at=mfa_at,
-        client_ip=client_ip,
-        user_agent=user_agent,
-    )
+    return user, mfa_at
 
 
 async def _user_for_login(email: str) -> dict[str, Any] | None:
