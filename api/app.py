@@ -14,6 +14,7 @@ from litestar.datastructures import State
 
 from api.attachments import UPLOAD_PATH, download_attachment, upload_body_limit, upload_controller
 from api.edge import SecurityHeadersConfig, TrustedProxyConfig, wrap_edge
+from api.edge.large_body_lane import LargeBodyLaneConfig
 from api.edge_policy import edge_policies
 from api.graphiql import graphiql_assets_router
 from api.graphql import graphql_controller
@@ -45,6 +46,12 @@ class OpenDeskApp:
             max_body_bytes=MAX_JSON_BODY_BYTES,
             upload_path=UPLOAD_PATH,
             upload_max_body_bytes=upload_body_limit(settings),
+            large_body_lane=LargeBodyLaneConfig(
+                threshold_bytes=settings.large_body_bytes,
+                concurrency=settings.large_body_concurrency,
+                queue=settings.large_body_queue,
+                max_wait_seconds=settings.large_body_wait_seconds,
+            ),
             # IP blocks and the per-IP limit: after the client IP, before the body is read.
             after_client_ip=[rate_limiting.edge_hook] if rate_limiting else [],
             **edge_policies(settings, litestar.state["resources"].keyring),

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionResult
 from api.edge import REQUEST_ID_STATE_KEY, client_ip_from_scope
 from api.graphiql import graphiql_response, may_see_graphiql
 from api.identity import ResponseSessionCookie, authenticate, session_token
+from api.json_codec import decode_request_json, encode_response_json
 from api.limits import RateLimiting, enforce_principal_limit
 from api.persisted import persisted_gate
 from api.resources import Resources
@@ -101,6 +102,12 @@ def graphql_controller(
             "custom_context": Provide(_no_custom_context),
             "context": Provide(build_context),
         }
+
+        def decode_json(self, data: str | bytes) -> object:
+            return decode_request_json(data)
+
+        def encode_json(self, data: object) -> bytes:
+            return encode_response_json(data)
 
         async def get_sub_response(self, request: Request[Any, Any, Any]) -> Response[Any]:
             response: Response[Any] = request.state[_SUB_RESPONSE_KEY]

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
 
     # From a request's first byte to its last; slower clients get 408 (slow-loris).
     request_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Bodies over large_body_bytes are processed large_body_concurrency at a time per
+    # worker; large_body_queue more wait up to large_body_wait_seconds, then 503 SERVER_BUSY
+    # (api/edge/large_body_lane.py): a flood of big bodies cannot take the core.
+    large_body_bytes: int = Field(default=65_536, ge=1024, le=100 * 1024 * 1024)
+    large_body_concurrency: int = Field(default=1, ge=1, le=256)
+    large_body_queue: int = Field(default=32, ge=0, le=10_000)
+    large_body_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     # Execution time per request (resolvers cancelled past it): queries / mutations.
     # Operations per batched request (a JSON list); 1 = batching off. Queries only.
@@ -89,6 +96,9 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=4, ge=1, le=16)
     # Concurrent hashes per process (each holds argon2_memory_kib): bounds memory.
     argon2_max_concurrency: int | None = Field(default=None, ge=1, le=64)
+    # Callers waiting for one of those slots; one more gets RATE_LIMITED (retryAfter 1)
+    # at once instead of an unbounded wait (accounts/passwords.py).
+    argon2_max_queue: int = Field(default=64, ge=1, le=10_000)
 
     # Sessions (OWASP ASVS 7.3: idle and absolute timeouts).
     session_idle_seconds: int = Field(default=30 * 60, ge=60, le=24 * 3600)

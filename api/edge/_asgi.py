@@ -31,7 +31,13 @@ def header_values(headers: RawHeaders, name: bytes) -> list[str]:
 
 
 async def send_json_error(
-    send: Send, status: int, message: str, code: str, *, close_connection: bool = True
+    send: Send,
+    status: int,
+    message: str,
+    code: str,
+    *,
+    close_connection: bool = True,
+    extra_headers: Iterable[tuple[bytes, bytes]] = (),
 ) -> None:
     """Send a complete GraphQL-shaped JSON error response (``{"errors": [...]}``).
 
@@ -46,6 +52,7 @@ async def send_json_error(
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
     ]
+    headers.extend(extra_headers)
     if close_connection:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})

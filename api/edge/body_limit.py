@@ -12,7 +12,17 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Final
 
-from api.edge._asgi import ASGIApp, Message, Receive, Scope, Send, header_values, send_json_error
+from api.edge._asgi import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    header_values,
+    scope_state,
+    send_json_error,
+)
+from api.edge.large_body_lane import BODY_BYTES_STATE_KEY
 
 __all__ = ("BodyLimitMiddleware",)
 
@@ -29,7 +39,8 @@ class BodyLimitMiddleware:
     - 413 ``PAYLOAD_TOO_LARGE`` when the declared length, or the bytes actually received,
       exceed the limit.
 
-    Otherwise the app receives the same body in the same chunks, then the server's
+    Otherwise the app receives the same body in the same chunks (its size noted in the
+    scope state under ``BODY_BYTES_STATE_KEY``), then the server's
     later messages (e.g. ``http.disconnect``). If the client disconnects before the body
     is complete (or the server sends anything but body chunks), the app is not called.
     Non-HTTP scopes pass through.
@@ -75,6 +86,7 @@ class BodyLimitMiddleware:
                 return
             chunks.append(message)
             more_body = bool(message.get("more_body", False))
+        scope_state(scope)[BODY_BYTES_STATE_KEY] = received  # for the large-body lane
 
         async def replay() -> Message:
             return chunks.popleft() if chunks else await receive()

@@ -13,7 +13,9 @@ limit is enforced:
 - ``principal``: ``{"kind", "id"}`` (user id or partner API key id; never a name or
   an address);
 - ``operation_hash``: sha256 hex of the query text (``None`` for a pre-parsed
-  document), ``operation_name`` (cut to 128 characters; for a time-out, which the
+  document; of its first 65,536 characters for a longer text, which then also
+  carries ``hashed_chars``, so a refusal costs no more the bigger the document),
+  ``operation_name`` (cut to 128 characters; for a time-out, which the
   HTTP layer reports, only a name the client sent), ``request_id``.
 
 The query text and the variables are never logged: they may hold personal data.
@@ -150,8 +152,18 @@ def log_refusal(
     _log.warning(REFUSED_EVENT, **_fields(subject, rule, limit, measured))
 
 
+# Refusing a document must not cost more the bigger the attacker makes it: an event
+# hashes at most this many characters (well above any admissible document, so every
+# document that could run is hashed whole), and says so when it stopped short.
+HASHED_CHARS_MAX = 65_536
+
+
 def operation_hash(query: str | None) -> str | None:
-    return hashlib.sha256(query.encode()).hexdigest() if query is not None else None
+    """SHA-256 (hex) of the document's first :data:`HASHED_CHARS_MAX` characters: of the
+    whole document unless it is longer (then the event also carries ``hashed_chars``)."""
+    if query is None:
+        return None
+    return hashlib.sha256(query[:HASHED_CHARS_MAX].encode()).hexdigest()
 
 
 def principal_reference(principal: Any) -> dict[str, str | None]:
@@ -175,15 +187,20 @@ def _fields(
 ) -> dict[str, Any]:
     context = subject.context
     operation_name = subject.operation_name
-    return {
+    named = getattr(subject, "sha256", None)
+    query = subject.query
+    fields: dict[str, Any] = {
         "rule": rule.value,
         "limit": _rounded(limit),
         "measured": _rounded(measured),
         "principal": principal_reference(context_value(context, "principal")),
-        "operation_hash": getattr(subject, "sha256", None) or operation_hash(subject.query),
+        "operation_hash": named or operation_hash(query),
         "operation_name": operation_name[:_MAX_OPERATION_NAME] if operation_name else None,
         "request_id": context_value(context, "request_id"),
     }
+    if not named and query is not None and len(query) > HASHED_CHARS_MAX:
+        fields["hashed_chars"] = HASHED_CHARS_MAX
+    return fields
 
 
 def _rounded(value: int | float | None) -> int | float | None:

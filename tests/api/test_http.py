@@ -99,6 +99,48 @@ async def test_body_over_one_megabyte_is_refused_cleanly(client: AsyncTestClient
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 200_000 + b"]" * 200_000,  # nested past the recursion limit
+        b'{"query": "{ me { id } }", "variables": {"n": NaN}}',
+        b'{"query": "{ me { id } }"',  # truncated
+        b'{"query": "\\ud800"}',  # a lone surrogate
+        b"\xff\xfe",
+    ],
+    ids=["deep", "nan", "truncated", "surrogate", "not-utf8"],
+)
+async def test_a_body_that_is_not_one_json_value_is_a_400(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    body: bytes,
+) -> None:
+    response = await client.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert "Unable to parse request body as JSON" in response.text
+
+
+async def test_a_large_body_within_the_limit_still_runs(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    # Over the large-body lane's 64 KiB threshold: it waits for a free slot (there is one).
+    padding = "x" * 200_000
+    response = await client.post(
+        "/graphql", json={"query": "{ __typename }", "variables": {"padding": padding}}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["data"] == {"__typename": "Query"}
+
+
+async def test_answers_are_compact_json(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    response = await client.post("/graphql", json={"query": "{ __typename, a: __typename }"})
+
+    assert response.content.startswith(b'{"data":{"__typename":"Query","a":"Query"},')
+    assert b": " not in response.content
+    assert b", " not in response.content
+
+
+@pytest.mark.parametrize(
     ("method", "path", "kwargs", "status"),
     [
         ("GET", "/healthz", {}, 200),

@@ -50,6 +50,22 @@ def _wait_until_up(server: subprocess.Popen[str], port: int) -> None:
             time.sleep(0.2)
 
 
+def _read_response(connection: socket.socket) -> bytes:
+    """One whole response with a Content-Length body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += connection.recv(4096)
+    return head + b"\r\n\r\n" + body
+
+
 @pytest.fixture(scope="module")
 def server_port() -> Iterator[int]:
     port = _free_port()
@@ -105,6 +121,35 @@ def test_oversized_or_overfull_request_heads_are_refused_cleanly(server_port: in
     assert big.status_code == 431
     assert many.status_code == 431
     assert fine.status_code == 200
+
+
+@pytest.mark.usefixtures("db")
+def test_a_head_that_never_ends_is_refused_once_past_the_bound(server_port: int) -> None:
+    with socket.create_connection(("127.0.0.1", server_port), timeout=5) as connection:
+        lines = b"".join(f"X-Pad-{i}: ".encode() + b"a" * 1000 + b"\r\n" for i in range(20))
+        # 20 KiB of header lines, never the blank line; then we wait (sending more after
+        # the server closed would only earn a reset).
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + lines)
+        answer = connection.recv(4096)
+        rest = connection.recv(4096)
+
+    assert answer.startswith(b"HTTP/1.1 431"), answer
+    assert b"REQUEST_HEADER_FIELDS_TOO_LARGE" in answer
+    assert rest == b""
+
+
+@pytest.mark.usefixtures("db")
+def test_keep_alive_requests_each_get_their_own_read_deadline(server_port: int) -> None:
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(request)
+        first = _read_response(connection)
+        time.sleep(READ_TIMEOUT_SECONDS + 0.5)  # idle between requests: not a slow request
+        connection.sendall(request)
+        second = _read_response(connection)
+
+    assert first.startswith(b"HTTP/1.1 200"), first
+    assert second.startswith(b"HTTP/1.1 200"), second
 
 
 @pytest.mark.usefixtures("db")

@@ -22,7 +22,12 @@ from permissions.principal import Principal, user_principal
 from permissions.roles import Role
 from schema.guards import SHADOW_LIMITS, GuardsConfig
 from schema.guards.document import token_count
-from schema.guards.verdict import REFUSED_EVENT, SHADOW_EVENT, principal_reference
+from schema.guards.verdict import (
+    HASHED_CHARS_MAX,
+    REFUSED_EVENT,
+    SHADOW_EVENT,
+    principal_reference,
+)
 from tests.schema_guards.events import guard_events, named
 
 from .conftest import MUTATION_CALLS, assert_refused, codes, make_schema, run, wide_but
@@ -313,3 +318,23 @@ def test_guards_config_refuses_an_unknown_shadow_limit() -> None:
         GuardsConfig(
             introspection_allowed=False, suggestions_enabled=False, shadow=frozenset({"batches"})
         )
+
+
+async def test_a_huge_document_is_refused_hashing_only_a_bounded_prefix() -> None:
+    schema = make_schema(max_document_chars=20_000)
+    huge = "{ hello }\n#" + "x" * (HASHED_CHARS_MAX * 4)
+    fits = "{ hello }\n#" + "x" * 10_000
+
+    with guard_events() as logs:
+        refused = await run(schema, huge, context=Context())
+        ran = await run(schema, fits, context=Context())
+
+    assert_refused(refused, "DOCUMENT_TOO_LARGE")
+    assert ran.errors is None
+    (event,) = named(logs, REFUSED_EVENT)
+    prefix = huge[:HASHED_CHARS_MAX].encode()
+    assert event["operation_hash"] == hashlib.sha256(prefix).hexdigest()
+    assert event["hashed_chars"] == HASHED_CHARS_MAX
+    assert event["measured"] == len(huge)
+    # A document that could run is hashed whole: its hash is the persisted-operation id.
+    assert HASHED_CHARS_MAX > 20_000
