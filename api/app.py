@@ -51,6 +51,8 @@ class OpenDeskApp:
                 concurrency=settings.large_body_concurrency,
                 queue=settings.large_body_queue,
                 max_wait_seconds=settings.large_body_wait_seconds,
+                duty_cycle=settings.large_body_duty_cycle,
+                max_rest_seconds=settings.large_body_max_rest_seconds,
             ),
             # IP blocks and the per-IP limit: after the client IP, before the body is read.
             after_client_ip=[rate_limiting.edge_hook] if rate_limiting else [],

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     large_body_concurrency: int = Field(default=1, ge=1, le=256)
     large_body_queue: int = Field(default=32, ge=0, le=10_000)
     large_body_wait_seconds: float = Field(default=5.0, gt=0, le=60)
+    # A slot rests after each large request so large ones hold it at most this share of
+    # the time (1 = no rest); a rest lasts at most large_body_max_rest_seconds.
+    large_body_duty_cycle: float = Field(default=0.25, gt=0, le=1)
+    large_body_max_rest_seconds: float = Field(default=0.25, ge=0, le=10)
     max_page_size: int = Field(default=100, ge=1, le=1000)
     # Execution time per request (resolvers cancelled past it): queries / mutations.
     # Operations per batched request (a JSON list); 1 = batching off. Queries only.

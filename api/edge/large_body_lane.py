@@ -9,6 +9,13 @@ at a time per worker, up to ``queue`` more wait (each at most ``max_wait_seconds
 beyond that the answer is an immediate ``503 SERVER_BUSY`` with ``Retry-After``. Small
 requests never wait here.
 
+While other requests are being served, a slot is also kept closed after each large
+request, for ``1 / duty_cycle - 1`` times as long as that request took (at most
+``max_rest_seconds``): a stream of large bodies then holds a slot at most ``duty_cycle``
+of the time, whatever its rate. (Without this, one slot still cycles as fast as the loop
+serves it, and the stream's share of the core grows with everything else's wait.) With
+nobody else to protect, the slot is free again at once.
+
 It sits inside the body limit, which has read the whole body by then (a slow sender
 waits for its own bytes without holding a slot) and noted its size in the scope state.
 The price, paid only while large bodies arrive faster than they are judged: a legitimate
@@ -41,12 +48,20 @@ class LargeBodyLaneConfig:
     concurrency: int = 1
     queue: int = 32
     max_wait_seconds: float = 5.0
+    duty_cycle: float = 0.25
+    max_rest_seconds: float = 0.25
 
     def __post_init__(self) -> None:
         if self.threshold_bytes < 0 or self.concurrency < 1 or self.queue < 0:
             raise ValueError("large-body lane: threshold >= 0, concurrency >= 1, queue >= 0")
         if not self.max_wait_seconds > 0:
             raise ValueError("large-body lane: max_wait_seconds must be > 0")
+        if not 0 < self.duty_cycle <= 1 or self.max_rest_seconds < 0:
+            raise ValueError("large-body lane: 0 < duty_cycle <= 1, max_rest_seconds >= 0")
+
+    def rest_after(self, busy_seconds: float) -> float:
+        """How long a slot stays closed after a request that held it ``busy_seconds``."""
+        return min(busy_seconds * (1 / self.duty_cycle - 1), self.max_rest_seconds)
 
 
 class LargeBodyLane:
@@ -58,10 +73,18 @@ class LargeBodyLane:
         self.config = config
         self._slots = asyncio.Semaphore(config.concurrency)
         self._waiting = 0
+        self._others = 0  # requests in flight that are not in the lane
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._is_large(scope):
+        if scope["type"] != "http":  # lifespan (server-long) and websocket: not counted
             await self.app(scope, receive, send)
+            return
+        if not self._is_large(scope):
+            self._others += 1
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self._others -= 1
             return
         if not await self._admitted():
             _log.warning(
@@ -72,10 +95,16 @@ class LargeBodyLane:
             )
             await _busy(send)
             return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             await self.app(scope, receive, send)
         finally:
-            self._slots.release()
+            rest = self.config.rest_after(loop.time() - started) if self._others else 0.0
+            if rest > 0:
+                loop.call_later(rest, self._slots.release)
+            else:
+                self._slots.release()
 
     def _is_large(self, scope: Scope) -> bool:
         size = scope_state(scope).get(BODY_BYTES_STATE_KEY)

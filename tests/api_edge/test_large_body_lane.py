@@ -9,7 +9,12 @@ import pytest
 from structlog.testing import capture_logs
 
 from api.edge.body_limit import BodyLimitMiddleware
-from api.edge.large_body_lane import BUSY_EVENT, LargeBodyLane, LargeBodyLaneConfig
+from api.edge.large_body_lane import (
+    BODY_BYTES_STATE_KEY,
+    BUSY_EVENT,
+    LargeBodyLane,
+    LargeBodyLaneConfig,
+)
 from tests.api_edge.asgi_harness import Result, call
 
 THRESHOLD = 1_000
@@ -44,7 +49,8 @@ class Gate:
 
 
 def _edge(app: Any, **overrides: Any) -> Any:
-    config = LargeBodyLaneConfig(**{"threshold_bytes": THRESHOLD, **overrides})
+    # The duty cycle is off unless a test is about it.
+    config = LargeBodyLaneConfig(**{"threshold_bytes": THRESHOLD, "duty_cycle": 1.0, **overrides})
     return BodyLimitMiddleware(LargeBodyLane(app, config), BODY_LIMIT)
 
 
@@ -150,9 +156,99 @@ async def test_a_cancelled_request_gives_back_its_slot() -> None:
     assert result.status == 200
 
 
+class Timed:
+    """An app that takes ``seconds`` per request and records when each ran (loop time)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.spans: list[tuple[float, float]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await asyncio.sleep(self.seconds)
+        self.spans.append((began, loop.time()))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def test_while_others_are_served_the_slot_rests_after_each_large_request() -> None:
+    app = Timed(0.04)
+    small_app = Gate()
+    # rest = as long as the work
+    mixed = _edge(_Router(large=app, small=small_app), duty_cycle=0.5, max_rest_seconds=1.0)
+    edge = _edge(app, duty_cycle=0.5, max_rest_seconds=1.0)
+    normal = _post(mixed, THRESHOLD)  # a small request in flight all along
+    await _settle()
+    results = await asyncio.gather(*(_post(mixed, THRESHOLD + 1) for _ in range(3)))
+    small_app.release.set()
+    await normal
+    alone = await asyncio.gather(*(_post(edge, THRESHOLD + 1) for _ in range(2)))
+
+    assert [result.status for result in results + alone] == [200] * 5
+    (_, first_end), (second_start, second_end), (third_start, _) = sorted(app.spans)[:3]
+    assert second_start - first_end >= 0.9 * 0.04
+    assert third_start - second_end >= 0.9 * 0.04
+    # Nobody else in flight: no rest between the last two.
+    (_, fourth_end), (fifth_start, _) = sorted(app.spans)[3:]
+    assert fifth_start - fourth_end < 0.04
+
+
+async def test_a_lifespan_scope_is_not_counted_as_a_request_to_protect() -> None:
+    app = Timed(0.02)
+    lifespan_done = asyncio.Event()
+
+    async def lifespan_app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan_done.wait()  # a lifespan lasts as long as the server
+            return
+        await app(scope, receive, send)
+
+    config = LargeBodyLaneConfig(threshold_bytes=THRESHOLD, duty_cycle=0.25, max_rest_seconds=1)
+    lane = LargeBodyLane(lifespan_app, config)
+    lifespan = asyncio.create_task(lane({"type": "lifespan"}, None, None))
+    await _settle()
+    await asyncio.gather(
+        *(_post(BodyLimitMiddleware(lane, BODY_LIMIT), THRESHOLD + 1) for _ in range(2))
+    )
+    lifespan_done.set()
+    await lifespan
+
+    (_, first_end), (second_start, _) = sorted(app.spans)
+    assert second_start - first_end < 0.02  # no rest: nobody else was being served
+
+
+class _Router:
+    """Large bodies to one app, the rest to another."""
+
+    def __init__(self, *, large: Any, small: Any) -> None:
+        self.large = large
+        self.small = small
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        size = scope["state"][BODY_BYTES_STATE_KEY]
+        await (self.large if size > THRESHOLD else self.small)(scope, receive, send)
+
+
+def test_the_rest_follows_the_duty_cycle_up_to_its_cap() -> None:
+    config = LargeBodyLaneConfig(duty_cycle=0.25, max_rest_seconds=0.25)
+
+    assert config.rest_after(0.01) == pytest.approx(0.03)
+    assert config.rest_after(1.0) == 0.25
+    assert LargeBodyLaneConfig(duty_cycle=1.0).rest_after(5.0) == 0
+
+
 @pytest.mark.parametrize(
     "overrides",
-    [{"concurrency": 0}, {"queue": -1}, {"threshold_bytes": -1}, {"max_wait_seconds": 0}],
+    [
+        {"concurrency": 0},
+        {"queue": -1},
+        {"threshold_bytes": -1},
+        {"max_wait_seconds": 0},
+        {"duty_cycle": 0},
+        {"duty_cycle": 1.5},
+        {"max_rest_seconds": -1},
+    ],
 )
 def test_nonsense_settings_are_refused(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="large-body lane"):
