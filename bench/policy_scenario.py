@@ -1,12 +1,11 @@
 """``policy_overhead``: what per-field authorisation costs on a 50-row list (issue 4).
 
-A is the product as served (field policy on: a decision per field, masking, the
-agent's deferred ASSIGNED_AGENT relation for each requester's email, in one batched
-query). B is the same server with the policy stubbed out in the harness
-(``BENCH_STUB_FIELD_POLICY``, bench/product_server.stub_field_policy): same process
-model, same principal, same data. Target: A keeps ≥ 90% of B's throughput, so the ratio
-reported is policy-on / policy-off. Both servers are started for this scenario, so
-neither carries the history of the suite's earlier scenarios.
+A is the product with the policy stubbed out in the harness (``BENCH_STUB_FIELD_POLICY``,
+bench/product_server.stub_field_policy); B is the product as served (a decision per
+field, masking, the agent's ASSIGNED_AGENT relation for each requester's email, read
+by the users query). Same process model, principal and data; both servers are started
+for this scenario, so neither carries the suite's earlier history. Target: B keeps
+≥ 90% of A's throughput (the ratio reported is policy-on / policy-off).
 """
 
 from __future__ import annotations
@@ -49,8 +48,8 @@ def policy_overhead(bench: Bench) -> list[Figure]:
     throughput.target = at_least(throughput.ratios, POLICY_TARGET)
     throughput.notes.append(
         "agent principal; per row 7 ticket fields + requester id, displayName, email "
-        "(masked for an agent not assigned: a deferred relation, one batched query per "
-        f"request); masked sample {masked[0]!r}"
+        "(masked for an agent not assigned: a relation read with the users, in the same "
+        f"query); masked sample {masked[0]!r}"
     )
     return figures
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Container, Iterable, Iterator
+import uuid
+from collections.abc import Awaitable, Container, Iterable, Iterator, Mapping
 from inspect import isawaitable
 from typing import Any
 
@@ -85,10 +86,12 @@ class PolicyView:
 
     __slots__ = ("audiences", "principal", "relations", "selects_deferred")
 
-    def __init__(self, principal: Principal) -> None:
+    def __init__(
+        self, principal: Principal, assigned_facts: Mapping[uuid.UUID, bool] | None = None
+    ) -> None:
         self.principal = principal
         self.audiences = audiences_of(principal)
-        self.relations = RequestRelations(principal)
+        self.relations = RequestRelations(principal, assigned_facts)
         # (field node id, type name) -> does that selection need a deferred relation?
         self.selects_deferred: dict[tuple[int, str], bool] = {}
 
@@ -102,11 +105,21 @@ def view_of(context: Any) -> PolicyView:
     view = getattr(context, CONTEXT_ATTRIBUTE, None)
     if isinstance(view, PolicyView) and view.principal is principal:
         return view
-    view = PolicyView(principal)
+    view = PolicyView(principal, _assigned_facts(context, principal))
     # A context that cannot hold it still gets correct answers, just not memoised.
     with contextlib.suppress(AttributeError):
         setattr(context, CONTEXT_ATTRIBUTE, view)
     return view
+
+
+def _assigned_facts(context: Any, principal: Principal) -> Mapping[uuid.UUID, bool] | None:
+    """What the request's users loader learnt of the ASSIGNED_AGENT relation, if it
+    loads for this very principal."""
+    loaders = getattr(context, "loaders", None)
+    if getattr(loaders, "principal", None) is not principal:
+        return None
+    facts: Mapping[uuid.UUID, bool] | None = getattr(loaders, "assigned_facts", None)
+    return facts
 
 
 class _PolicyResolver:
@@ -188,15 +201,12 @@ class _DeferredPrefetch:
     settle it (e.g. one's own user); otherwise nothing is loaded.
     """
 
-    __slots__ = ("deferred", "id_attribute", "inner", "subject", "type_name")
+    __slots__ = ("deferred", "inner", "subject", "type_name")
 
-    def __init__(
-        self, type_name: str, subject: Subject, inner: Any, id_attribute: str | None = None
-    ) -> None:
+    def __init__(self, type_name: str, subject: Subject, inner: Any) -> None:
         self.type_name = type_name
         self.subject = subject
         self.inner = inner
-        self.id_attribute = id_attribute
         # Per audience set: the decisions of the type's fields that wait on a deferred
         # relation, by field name.
         self.deferred: dict[frozenset[Audience], dict[str, Decision]] = {}
@@ -206,10 +216,6 @@ class _DeferredPrefetch:
         view = view_of(info.context)
         if not self._needed(view, info):
             return value
-        if self.id_attribute is not None and isawaitable(value):
-            # The id is known before the object is: load both at once.
-            record = getattr(source, "record", None)
-            view.relations.prime(self.subject, getattr(record, self.id_attribute, None))
         return self._prefetched(value, view)
 
     def _decisions(self, audiences: frozenset[Audience]) -> dict[str, Decision]:
@@ -250,16 +256,6 @@ class _DeferredPrefetch:
             decision.settle(relations) is None
             for decision in self._decisions(view.audiences).values()
         )
-
-
-# Where a field's returned object's id sits on the source's record, for the fields that
-# load one object by id: its deferred relations then load alongside it (a speed-up only;
-# a field missing here loads them after the object, with the same answer).
-RETURNED_ID_ATTRIBUTE: dict[tuple[str, str], str] = {
-    ("Ticket", "requester"): "requester_id",
-    ("Ticket", "assignee"): "assignee_id",
-    ("Comment", "author"): "author_id",
-}
 
 
 def _deferred_decisions(type_name: str, audiences: frozenset[Audience]) -> dict[str, Decision]:
@@ -340,12 +336,7 @@ def enforce_field_policy(schema: GraphQLSchema) -> None:
             returned = get_named_type(field.type)
             returned_policy = POLICY.get(returned.name)
             if returned_policy is not None and returned_policy.subject in DEFERRED:
-                resolve = _DeferredPrefetch(
-                    returned.name,
-                    returned_policy.subject,
-                    resolve,
-                    RETURNED_ID_ATTRIBUTE.get((type_name, field_name)),
-                )
+                resolve = _DeferredPrefetch(returned.name, returned_policy.subject, resolve)
             field.resolve = resolve
 
 

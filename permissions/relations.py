@@ -14,9 +14,10 @@ plain record the relation is read from (``UserRecord``, ``TicketRecord``, …).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from piccolo.querystring import QueryString
 from strawberry.dataloader import DataLoader
 
 from accounts.tables import ContactVisibility
@@ -32,6 +33,28 @@ _SAME_ORGANISATION = frozenset({Relation.SAME_ORGANISATION})
 DEFERRED: dict[Subject, frozenset[Relation]] = {
     Subject.USER: frozenset({Relation.ASSIGNED_AGENT}),
 }
+
+
+# The name of the column :func:`assigned_requester_column` adds to a users query.
+ASSIGNED_FLAG = "assigned_to_principal"
+
+
+def assigned_requester_column(principal: Principal) -> QueryString | None:
+    """A select column for a query on the users table: whether each user requested a
+    ticket assigned to ``principal`` (the deferred ASSIGNED_AGENT relation, exactly as
+    :meth:`RequestRelations._load_assigned_requesters` asks it), so that it costs no
+    query of its own. None for principals who cannot be assigned (only staff users can);
+    for them the relation, if ever needed, is asked the usual way."""
+    if not principal.is_staff or principal.user_id is None:
+        return None
+    return QueryString(_ASSIGNED_REQUESTER_SQL, principal.user_id)
+
+
+# A literal (no names interpolated into SQL); a test checks the names against the tables.
+_ASSIGNED_REQUESTER_SQL = (
+    'EXISTS (SELECT 1 FROM "tickets" WHERE "tickets"."requester" = "users"."id"'
+    ' AND "tickets"."assignee" = {}) AS "assigned_to_principal"'
+)
 
 
 def _same_organisation(principal: Principal, organisation_id: uuid.UUID | None) -> bool:
@@ -98,8 +121,14 @@ def _record_of(source: Any) -> Any:
 class RequestRelations:
     """The principal's relations to objects, memoised for one request."""
 
-    def __init__(self, principal: Principal) -> None:
+    def __init__(
+        self, principal: Principal, assigned_facts: Mapping[uuid.UUID, bool] | None = None
+    ) -> None:
+        """``assigned_facts``: user id -> "requested a ticket assigned to the principal",
+        as the request's users loader read them with the users themselves
+        (:func:`assigned_requester_column`); a user not in it is asked with a query."""
         self.principal = principal
+        self._assigned_facts = assigned_facts if assigned_facts is not None else {}
         self._memo: dict[tuple[Subject, Any], frozenset[Relation]] = {}
         self._deferred_done: set[tuple[Subject, Any]] = set()
         self._assigned_requesters: DataLoader[uuid.UUID, bool] = DataLoader(
@@ -121,7 +150,7 @@ class RequestRelations:
 
     def known(self, subject: Subject, source: Any) -> tuple[frozenset[Relation], bool]:
         """The relations known without a query, and whether they are all of them (the
-        deferred ones already loaded, e.g. by :meth:`with_deferred` for a whole list)."""
+        deferred ones already loaded, by :meth:`with_deferred` or with the object)."""
         record = _record_of(source)
         if record is None:
             return NO_RELATIONS, True
@@ -129,27 +158,28 @@ class RequestRelations:
         relations = self._memo.get(key)
         if relations is None:
             relations = self._memo[key] = RECORD_RELATIONS[subject](self.principal, record)
-        return relations, key in self._deferred_done
-
-    def prime(self, subject: Subject, object_id: Any) -> None:
-        """Start loading the deferred relations of the object with this id (batched like
-        any load), so that :meth:`with_deferred` finds them loaded: lets the relation
-        query run alongside the query loading the object itself."""
-        if subject is Subject.USER and object_id is not None:
-            # The loader keeps the future; with_deferred awaits that same one.
-            self._assigned_requesters.load(object_id)
+        if key in self._deferred_done:
+            return relations, True
+        if subject is Subject.USER:
+            assigned = self._assigned_facts.get(record.id)
+            if assigned is not None:
+                return self._settled(key, relations, assigned=assigned), True
+        return relations, subject not in DEFERRED
 
     async def with_deferred(self, subject: Subject, source: Any) -> frozenset[Relation]:
         """All relations, including those that need a query (batched with every other
         object asking in the same turn, then memoised)."""
-        relations = self.of(subject, source)
-        record = _record_of(source)
-        if record is None or subject not in DEFERRED:
+        relations, complete = self.known(subject, source)
+        if complete:
             return relations
-        key = (subject, record.id)
-        if key in self._deferred_done:
-            return self._memo[key]
-        if subject is Subject.USER and await self._assigned_requesters.load(record.id):
+        record = _record_of(source)
+        assigned = await self._assigned_requesters.load(record.id)
+        return self._settled((subject, record.id), relations, assigned=assigned)
+
+    def _settled(
+        self, key: tuple[Subject, Any], relations: frozenset[Relation], *, assigned: bool
+    ) -> frozenset[Relation]:
+        if assigned:
             relations = relations | {Relation.ASSIGNED_AGENT}
         self._memo[key] = relations
         self._deferred_done.add(key)

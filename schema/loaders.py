@@ -11,11 +11,16 @@ from strawberry.dataloader import DataLoader
 
 from accounts.records import OrganisationRecord, UserRecord
 from accounts.services.contact import open_contacts_of
-from accounts.services.users import organisations_by_ids, users_with_sealed_contact_by_ids
+from accounts.services.users import (
+    organisations_by_ids,
+    users_with_sealed_contact_and_flag,
+    users_with_sealed_contact_by_ids,
+)
 from desk.records import AttachmentRecord, CommentRecord
 from desk.services.attachments import attachments_for_tickets
 from desk.services.comments import comments_for_tickets
 from permissions.principal import Principal
+from permissions.relations import ASSIGNED_FLAG, assigned_requester_column
 
 CommentsKey = tuple[uuid.UUID, int]
 
@@ -25,6 +30,10 @@ class Loaders:
 
     def __init__(self, principal: Principal) -> None:
         self._principal = principal
+        # For staff: which loaded users requested a ticket assigned to the principal (the
+        # ASSIGNED_AGENT relation), read in the users query itself; the field policy
+        # uses it instead of a query of its own (permissions.relations).
+        self.assigned_facts: dict[uuid.UUID, bool] = {}
         # Users with their contact data still sealed; ``contacts`` opens it, only for the
         # users whose email or phone a request actually resolves.
         self.users: DataLoader[uuid.UUID, UserRecord | None] = DataLoader(self._load_users)
@@ -41,8 +50,17 @@ class Loaders:
             self._load_attachments
         )
 
+    @property
+    def principal(self) -> Principal:
+        return self._principal
+
     async def _load_users(self, keys: Sequence[uuid.UUID]) -> list[UserRecord | None]:
-        found = await users_with_sealed_contact_by_ids(keys)
+        column = assigned_requester_column(self._principal)
+        if column is None:
+            found = await users_with_sealed_contact_by_ids(keys)
+        else:
+            found, assigned = await users_with_sealed_contact_and_flag(keys, column, ASSIGNED_FLAG)
+            self.assigned_facts.update({user_id: user_id in assigned for user_id in found})
         return [found.get(key) for key in keys]
 
     async def _load_contacts(

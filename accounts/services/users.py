@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import asyncpg
+from piccolo.querystring import QueryString
 
 from accounts.emails import normalise_email
 from accounts.records import OrganisationRecord, UserRecord
@@ -115,6 +116,19 @@ async def users_with_sealed_contact_by_ids(
         return {}
     rows = await User.select(*_USER_COLUMNS).where(User.id.is_in(list(user_ids)))
     return {row["id"]: UserRecord.with_sealed_contact(row) for row in rows}
+
+
+async def users_with_sealed_contact_and_flag(
+    user_ids: Sequence[uuid.UUID], flag: QueryString, flag_name: str
+) -> tuple[dict[uuid.UUID, UserRecord], set[uuid.UUID]]:
+    """As :func:`users_with_sealed_contact_by_ids`, with one more boolean column
+    (``flag``, named ``flag_name``) computed in the same query; returns the users and the
+    ids for which it is true."""
+    if not user_ids:
+        return {}, set()
+    rows = await User.select(*_USER_COLUMNS, flag).where(User.id.is_in(list(user_ids)))
+    users = {row["id"]: UserRecord.with_sealed_contact(row) for row in rows}
+    return users, {row["id"] for row in rows if row[flag_name]}
 
 
 async def personal_words(user_id: uuid.UUID) -> tuple[str, ...]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+
 import pytest
 
 from desk.tables import Ticket
+from permissions.principal import Principal
 from permissions.roles import Role
 from schema.context import RequestContext
+from schema.loaders import Loaders
 from tests.factories import make_organisation, make_ticket, make_user, principal_of
 from tests.graphql_client import _SCHEMA, execute
 from tests.permissions.world import assign, set_phone
@@ -64,6 +69,13 @@ async def test_agent_sees_full_contact_of_requesters_assigned_to_it_and_masked_o
     } in seen
 
 
+def _asking_its_own_queries(principal: Principal) -> RequestContext:
+    """A context whose users loader reads no relation facts for this principal (it loads
+    for an equal but distinct one), so the field policy asks its own relation query."""
+    context = RequestContext.for_principal(principal)
+    return dataclasses.replace(context, loaders=Loaders(dataclasses.replace(principal)))
+
+
 async def test_relation_queries_are_batched_once_per_request_not_per_object() -> None:
     organisation = await make_organisation()
     agent = await make_user(Role.agent)
@@ -71,7 +83,7 @@ async def test_relation_queries_are_batched_once_per_request_not_per_object() ->
         requester = await make_user(Role.customer, organisation)
         ticket = await make_ticket(requester)
         await assign(ticket.id, agent.id)
-    context = RequestContext.for_principal(principal_of(agent))
+    context = _asking_its_own_queries(principal_of(agent))
     document = "{ tickets(first: 20) { edges { node { requester { email phone } } } } }"
 
     result = await _SCHEMA.execute(document, context_value=context)
@@ -109,7 +121,7 @@ async def test_deferred_relations_load_only_when_the_selection_needs_them(
         ticket = await make_ticket(requester)
         if index == 0:
             await assign(ticket.id, agent.id)
-    context = RequestContext.for_principal(principal_of(agent))
+    context = _asking_its_own_queries(principal_of(agent))
 
     result = await _SCHEMA.execute(document, context_value=context)
 
@@ -132,3 +144,44 @@ async def test_partner_with_tickets_read_sees_no_user_contact_data() -> None:
 
     assert result.data == {"probe": {"displayName": alice.display_name, "email": None}}
     assert [e.path for e in result.errors] == [["probe", "email"]]
+
+
+def test_the_assigned_requester_column_names_the_real_tables_and_columns() -> None:
+    from accounts.tables import User
+    from desk.tables import Ticket
+    from permissions.principal import user_principal as principal
+    from permissions.relations import ASSIGNED_FLAG, assigned_requester_column
+
+    agent = principal(uuid.uuid4(), Role.agent, None)
+    column = assigned_requester_column(agent)
+
+    assert column is not None
+    sql = column.template
+    assert f'FROM "{Ticket._meta.tablename}"' in sql
+    assert f'"{Ticket.requester._meta.db_column_name}" = "{User._meta.tablename}"."id"' in sql
+    assert f'"{Ticket.assignee._meta.db_column_name}" = {{}}' in sql
+    assert sql.endswith(f'AS "{ASSIGNED_FLAG}"')
+    assert column.args == [agent.user_id]
+    assert assigned_requester_column(principal(uuid.uuid4(), Role.customer, None)) is None
+
+
+async def test_staff_relations_come_with_the_users_and_cost_no_query_of_their_own() -> None:
+    organisation = await make_organisation()
+    agent = await make_user(Role.agent)
+    emails = []
+    for index in range(4):
+        requester = await make_user(Role.customer, organisation, email=f"r{index}@example.com")
+        emails.append(requester.email)
+        ticket = await make_ticket(requester)
+        if index < 2:
+            await assign(ticket.id, agent.id)
+    context = RequestContext.for_principal(principal_of(agent))
+    document = "{ tickets(first: 20) { edges { node { requester { email } } } } }"
+
+    result = await _SCHEMA.execute(document, context_value=context)
+
+    assert result.errors is None
+    shown = sorted(edge["node"]["requester"]["email"] for edge in result.data["tickets"]["edges"])
+    assert shown[:2] == ["r0@example.com", "r1@example.com"]  # assigned: in full
+    assert all("\u2022" in email for email in shown[2:])  # the others: masked
+    assert context.field_policy.relations.queries == 0

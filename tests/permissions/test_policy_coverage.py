@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import strawberry
-from graphql import GraphQLObjectType, get_named_type
+from graphql import GraphQLObjectType
 
 from permissions.compiled import AUDIENCE_SETS, Kind, compiled, missing_entries
 from permissions.enforcement import (
-    RETURNED_ID_ATTRIBUTE,
     enforce_field_policy,
     enforced_policy,
     install_field_policy,
@@ -196,13 +195,3 @@ def test_policy_show_prints_the_table(arguments: list[str]) -> None:
     else:
         assert "User (user)\n  contactVisibility\n" in done.stdout
         assert "masked(email)" in done.stdout
-
-
-def test_every_returned_id_entry_names_a_field_returning_a_deferred_subject() -> None:
-    for (type_name, field_name), attribute in RETURNED_ID_ATTRIBUTE.items():
-        graphql_type = SCHEMA._schema.type_map[type_name]
-        assert isinstance(graphql_type, GraphQLObjectType)
-        field = graphql_type.fields[field_name]
-        returned = get_named_type(field.type)
-        assert POLICY[returned.name].subject in DEFERRED, (type_name, field_name)
-        assert getattr(field.resolve, "id_attribute", None) == attribute
