@@ -21,6 +21,7 @@ from api.graphql import graphql_controller
 from api.health import healthz, readyz
 from api.limits import PrincipalRateLimited, RateLimiting, rate_limited_response
 from api.logging import configure_logging
+from api.persisted import persisted_gate
 from api.privacy_downloads import download_export
 from api.privacy_runner import PrivacyRunner
 from api.resources import Resources
@@ -88,7 +89,8 @@ def create_app(settings: Settings) -> OpenDeskApp:
         settings.privacy_runner_interval_seconds,
         AttachmentStore(settings.attachments_dir),
     )
-    graphql = graphql_controller(schema, settings, schema_config.guards())
+    persisted = persisted_gate(settings, schema)
+    graphql = graphql_controller(schema, settings, schema_config.guards(), persisted)
     litestar = Litestar(
         route_handlers=[
             healthz,
@@ -99,9 +101,17 @@ def create_app(settings: Settings) -> OpenDeskApp:
             graphiql_assets_router(),
             download_export,
         ],
-        state=State({"settings": settings, "resources": resources, "rate_limiting": rate_limiting}),
+        state=State(
+            {
+                "settings": settings,
+                "resources": resources,
+                "rate_limiting": rate_limiting,
+                "persisted_operations": persisted,
+            }
+        ),
         exception_handlers={PrincipalRateLimited: rate_limited_response},
-        on_startup=[resources.open, privacy_runner.start],
+        # The allowlist is loaded (and its documents prepared) before the first request.
+        on_startup=[resources.open, persisted.load, privacy_runner.start],
         on_shutdown=[privacy_runner.stop, resources.close],
         request_max_body_size=MAX_JSON_BODY_BYTES,
         # Multipart is parsed on the upload route only: operations, map and one file.

@@ -22,7 +22,7 @@ from api.graphiql import graphiql_response, may_see_graphiql
 from api.identity import ResponseSessionCookie, authenticate, session_token
 from api.json_codec import decode_request_json, encode_response_json
 from api.limits import RateLimiting, enforce_principal_limit
-from api.persisted import persisted_gate
+from api.persisted import PersistedOperationsGate
 from api.resources import Resources
 from api.settings import Settings
 from schema.context import RequestContext
@@ -77,13 +77,16 @@ async def _no_custom_context() -> None:
 
 
 def graphql_controller(
-    schema: strawberry.Schema, settings: Settings, guards: GuardsConfig
+    schema: strawberry.Schema,
+    settings: Settings,
+    guards: GuardsConfig,
+    gate: PersistedOperationsGate,
 ) -> type[Any]:
     """``guards``: the schema's own limits; the batch cap and the outer execution deadline
-    are applied here (ExecutionTimeLimit then narrows the deadline per operation)."""
+    are applied here (ExecutionTimeLimit then narrows the deadline per operation).
+    ``gate``: the persisted-operation gate (api.persisted), loaded at start-up."""
     limits = time_limits(guards)
     batch = batch_limit(guards)
-    gate = persisted_gate(settings, schema)
     base = make_graphql_controller(
         schema,
         path="/graphql",

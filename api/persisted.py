@@ -43,6 +43,7 @@ from operations.allowlist import (
 from operations.audiences import audiences_of, role_audience
 from permissions.principal import Principal
 from permissions.roles import Role
+from schema.build import OpenDeskSchema
 from schema.context import RequestContext
 from schema.guards.errors import GuardCode, refusal
 from schema.guards.verdict import RequestSubject, event_fields, refuse
@@ -96,6 +97,10 @@ class PersistedOperationsGate:
             data, data.query, requested, mode, context, may_register=method == "POST"
         )
 
+    async def load(self) -> None:
+        """Load (and prepare) the allowlist before the first request (at start-up)."""
+        await self.allowlist.reload()
+
     async def _id_only(
         self, data: GraphQLRequestData, sha256: str, context: RequestContext
     ) -> GraphQLRequestData | GraphQLError:
@@ -107,6 +112,7 @@ class PersistedOperationsGate:
                 GuardCode.PERSISTED_QUERY_NOT_FOUND,
                 "PersistedQueryNotFound",
             )
+        # The listed text object itself: the schema's prepared form is keyed by it.
         return replace(data, query=entry.document)
 
     async def _text_only(
@@ -239,10 +245,16 @@ def schema_validator(schema: strawberry.Schema) -> SchemaValidator:
     return validate
 
 
-def persisted_gate(settings: Settings, schema: strawberry.Schema) -> PersistedOperationsGate:
+def persisted_gate(settings: Settings, schema: OpenDeskSchema) -> PersistedOperationsGate:
+    """The gate; every document on its allowlist is kept prepared in ``schema`` (parsed,
+    measured, validated and costed once: schema.guards.prepared), so a request naming
+    one skips those steps, its first call included once :meth:`load` has run."""
     mode = PersistedMode.REQUIRE if settings.require_persisted else settings.persisted_operations
     return PersistedOperationsGate(
         mode=PersistedMode(mode),
-        allowlist=Allowlist(refresh_seconds=settings.persisted_refresh_seconds),
+        allowlist=Allowlist(
+            refresh_seconds=settings.persisted_refresh_seconds,
+            on_reload=schema.prepared_documents.keep,
+        ),
         validate=schema_validator(schema),
     )

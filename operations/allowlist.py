@@ -79,10 +79,16 @@ class Allowlist:
     """The process's copy of the table; ``find`` is what requests call."""
 
     def __init__(
-        self, refresh_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic
+        self,
+        refresh_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_reload: Callable[[Iterable[str]], None] | None = None,
     ) -> None:
+        """``on_reload`` is given the listed documents' texts on every reload, before
+        requests see the new list (the fast path prepares them: api.persisted)."""
         self.refresh_seconds = refresh_seconds
         self._clock = clock
+        self._on_reload = on_reload
         self._entries: dict[str, TrustedOperation] = {}
         self._loaded_at: float | None = None
         self._lock = asyncio.Lock()
@@ -105,7 +111,10 @@ class Allowlist:
             PersistedOperation.document,
             PersistedOperation.audiences,
         )
-        self._entries = {row["sha256"]: _row_to_operation(row) for row in rows}
+        entries = {row["sha256"]: _row_to_operation(row) for row in rows}
+        if self._on_reload is not None:
+            self._on_reload(entry.document for entry in entries.values())
+        self._entries = entries
         self._loaded_at = self._clock()
 
     def _stale(self) -> bool:

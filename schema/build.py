@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -17,14 +18,15 @@ from permissions.enforcement import FieldPolicyGate, enforce_field_policy, insta
 from schema.attachment_fields import AttachmentMutation
 from schema.auth_guard import OneAuthenticationPerRequest
 from schema.consent_fields import ConsentMutation, ConsentQuery
+from schema.document_caches import ParsedDocuments, ParseStep, ValidationCacheAfterGuards
 from schema.errors import MaskUnexpectedErrors, ensure_error_codes, set_retry_after
 from schema.guards import GuardsConfig, build_guard_extensions
 from schema.guards.batching import BATCH_PARSE_CEILING
+from schema.guards.preparation import PreparedDocuments
 from schema.identity_fields import IdentityMutation, IdentityQuery
 from schema.mutations import Mutation
 from schema.privacy_fields import PrivacyMutation, PrivacyQuery
 from schema.queries import Query
-from schema.validation import ValidationCacheAfterGuards
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,9 @@ class OpenDeskSchema(strawberry.Schema):
         install_field_policy(*(root for root in (query, mutation) if root is not None))
         super().__init__(query=query, mutation=mutation, **options)
         enforce_field_policy(self._schema)
+        # Documents prepared before their first request (the persisted operations):
+        # the parser, validation and cost steps serve these first.
+        self.prepared_documents = PreparedDocuments(self._schema)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -81,7 +86,7 @@ class OpenDeskSchema(strawberry.Schema):
             set_retry_after(errors, execution_context.context)
 
 
-def build_schema(config: SchemaConfig) -> strawberry.Schema:
+def build_schema(config: SchemaConfig) -> OpenDeskSchema:
     extensions: list[Callable[[], SchemaExtension]] = [
         MaskUnexpectedErrors,
         # Guards before the caches: a document is size-checked before it is parsed (or
@@ -92,7 +97,7 @@ def build_schema(config: SchemaConfig) -> strawberry.Schema:
         # selecting fields the principal can never see, so its resolver never runs.
         FieldPolicyGate,
         # Factories: a fresh extension per request; the caches themselves are shared.
-        lambda: ParserCache(maxsize=config.cache_size),
+        partial(ParseStep, parsed=ParsedDocuments(config.cache_size)),
         lambda: ValidationCacheAfterGuards(maxsize=config.cache_size),
     ]
     return OpenDeskSchema(

@@ -33,6 +33,7 @@ from strawberry.types import ExecutionContext
 from schema.guards.context import context_value
 from schema.guards.cost_plan import COST_METADATA_KEY, CostPlan, FieldCost, compile_plan, evaluate
 from schema.guards.errors import GuardCode, refusal
+from schema.guards.prepared import prepared_document
 from schema.guards.verdict import Limit, check_limit
 
 
@@ -109,7 +110,11 @@ def requested_cost(execution_context: ExecutionContext, *, max_page_size: int) -
         for error in coerced:
             error.extensions = {**(error.extensions or {}), "code": GuardCode.BAD_USER_INPUT.value}
         raise CostRefusal(coerced)
-    plan = plan_cache.get(schema, execution_context.query, document)
+    prepared = prepared_document(execution_context)
+    if prepared is not None and prepared.document is document and prepared.cost_plan is not None:
+        plan = prepared.cost_plan
+    else:
+        plan = plan_cache.get(schema, execution_context.query, document)
     try:
         return evaluate(plan, operation_name, coerced.coerced, max_page_size)
     except GraphQLError as error:

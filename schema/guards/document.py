@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graphql import Lexer, Source, TokenKind
+from graphql import GraphQLError, Lexer, Source, TokenKind, parse
 from strawberry.extensions import SchemaExtension
 
 from schema.guards.errors import GuardCode, tag_errors
+from schema.guards.prepared import prepared_document
 from schema.guards.verdict import Limit, check_limit, log_refusal
 
 
@@ -51,12 +52,19 @@ class TokenLimit(SchemaExtension):
         yield
 
     def on_parse(self) -> Iterator[None]:
-        yield
         execution_context = self.execution_context
+        prepared = prepared_document(execution_context)
+        if prepared is not None:
+            # Not parsed by this request: judged by the count made when it was prepared.
+            tokens = prepared.measured[GuardCode.TOO_MANY_TOKENS]
+            if tokens > self.limit.value and not self.limit.shadow:
+                raise self._parser_refusal(prepared.text)
+            check_limit(execution_context, self.limit, tokens)  # logs a shadowed breach
+            yield
+            return
+        yield
         refused = tag_errors(
-            execution_context.pre_execution_errors,
-            f"Document contains more than {self.limit.value} tokens.",
-            GuardCode.TOO_MANY_TOKENS,
+            execution_context.pre_execution_errors, self._parser_message, GuardCode.TOO_MANY_TOKENS
         )
         if refused:
             log_refusal(
@@ -72,6 +80,26 @@ class TokenLimit(SchemaExtension):
             and not execution_context.pre_execution_errors
         ):
             check_limit(execution_context, self.limit, token_count(execution_context.query))
+
+    @property
+    def _parser_message(self) -> str:
+        return f"Document contains more than {self.limit.value} tokens."
+
+    def _parser_refusal(self, text: str) -> GraphQLError:
+        """The parser's own refusal of ``text`` (it stops at the limit), tagged and logged
+        as an unprepared request's is: the answer does not tell the two paths apart."""
+        try:
+            parse(text, max_tokens=int(self.limit.value))
+        except GraphQLError as error:
+            tag_errors([error], self._parser_message, GuardCode.TOO_MANY_TOKENS)
+            log_refusal(
+                self.execution_context,
+                GuardCode.TOO_MANY_TOKENS,
+                limit=self.limit.value,
+                measured=self.limit.value + 1,
+            )
+            return error
+        raise AssertionError("a document over the token limit parsed")  # pragma: no cover
 
 
 def token_count(query: str) -> int:

@@ -30,6 +30,7 @@ from strawberry.extensions import SchemaExtension
 
 from schema.guards.errors import GuardCode, tag_errors
 from schema.guards.fragments import fragment_definitions, measure_fragments
+from schema.guards.prepared import prepared_document
 from schema.guards.verdict import Limit, check_limit, log_refusal
 
 # Counts saturate here: enough to compare with any limit, small enough to print.
@@ -179,6 +180,11 @@ class LimitGuard(DocumentGuard):
         return check_limit(self.execution_context, self.limit, self._measured(document))
 
     def _measured(self, document: DocumentNode) -> int:
+        prepared = prepared_document(self.execution_context)
+        if prepared is not None and prepared.document is document:
+            measured = prepared.measured.get(self.limit.rule)
+            if measured is not None:
+                return measured
         query = self.execution_context.query
         if query is None:  # a pre-parsed document: nothing to key it by
             return self.measure(document)

@@ -251,3 +251,20 @@ def test_cli_refuses_a_missing_file_and_an_unknown_hash(tmp_path: Path) -> None:
     assert "cannot read" in missing.stderr
     assert unknown.returncode == 1
     assert "no persisted operation" in unknown.stderr
+
+
+async def test_every_reload_hands_the_listed_texts_on_before_requests_see_them() -> None:
+    now = [0.0]
+    handed: list[list[str]] = []
+    allowlist = Allowlist(
+        refresh_seconds=10.0, clock=lambda: now[0], on_reload=lambda texts: handed.append([*texts])
+    )
+    await register(ME, ["anonymous"], actor=SYSTEM, via="test")
+    found = await allowlist.find(document_hash(ME))
+    await revoke(document_hash(ME), actor=SYSTEM, via="test")
+    now[0] = 10.0
+    await allowlist.find(document_hash(ME))
+
+    assert handed == [[ME], []]
+    assert found is not None
+    assert found.document is not None
