@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from litestar.testing import AsyncTestClient
+from structlog.testing import capture_logs
 
 from api.app import create_app
 from api.settings import Settings
+from schema.guards.verdict import REFUSED_EVENT
 from tests.csrf_helpers import with_csrf
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -96,3 +98,18 @@ async def test_cost_is_reported_and_follows_the_page_size_variable(
 
     # The connection and each node count one per page slot.
     assert response.json()["extensions"]["cost"]["requested"] == cost
+
+
+async def test_a_document_over_the_token_cap_is_refused_as_such_and_logged(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    # Under the character cap, over the 2,000 tokens (the parser counts comments too).
+    document = "{ me { id } }" + "\n#" * 2_000
+
+    with capture_logs() as logs:
+        response = await client.post("/graphql", json={"query": document})
+
+    codes = [error["extensions"]["code"] for error in response.json()["errors"]]
+    refusals = [log["rule"] for log in logs if log["event"] == REFUSED_EVENT]
+    assert codes == ["TOO_MANY_TOKENS"]
+    assert refusals == ["TOO_MANY_TOKENS"]
