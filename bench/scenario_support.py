@@ -3,12 +3,24 @@ the req/s, p50 and p99 figures of paired wrk runs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.stats import Figure
 from bench.wrk import WrkResult
 
 
 class ScenarioError(RuntimeError):
     """A server did not answer what the scenario measures; nothing is reported for it."""
+
+
+def check_tickets(response: dict[str, Any]) -> None:
+    """The tickets page is 20 tickets, each with its requester and 5 comments."""
+    edges = (((response.get("data") or {}).get("tickets")) or {}).get("edges") or []
+    complete = [
+        edge for edge in edges if edge["node"]["requester"] and len(edge["node"]["comments"]) == 5
+    ]
+    if len(edges) != 20 or len(complete) != 20 or response.get("errors"):
+        raise ScenarioError(f"tickets page is not 20 full tickets: {str(response)[:300]}")
 
 
 def load_figures(

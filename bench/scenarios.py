@@ -19,9 +19,10 @@ from bench.documents import guard_probes
 from bench.guards_scenario import guards_overhead
 from bench.identity_scenarios import argon2_cost, decryption_overhead, limiter_overhead
 from bench.login_scenario import login_p99
+from bench.persisted_scenario import persisted_operation
 from bench.policy_scenario import policy_overhead
 from bench.privacy_scenario import privacy_scale
-from bench.scenario_support import ScenarioError, load_figures
+from bench.scenario_support import ScenarioError, check_tickets, load_figures
 from bench.servers import Server
 from bench.stats import Figure, Spread, Target, at_least, interleave
 from bench.wrk import Load, WrkResult
@@ -36,15 +37,6 @@ def _check_me(response: dict[str, Any]) -> None:
     me = (response.get("data") or {}).get("me")
     if not me or me.get("displayName") != "Bench Agent":
         raise ScenarioError(f"`me` is not the bench agent: {str(response)[:300]}")
-
-
-def _check_tickets(response: dict[str, Any]) -> None:
-    edges = (((response.get("data") or {}).get("tickets")) or {}).get("edges") or []
-    complete = [
-        edge for edge in edges if edge["node"]["requester"] and len(edge["node"]["comments"]) == 5
-    ]
-    if len(edges) != 20 or len(complete) != 20 or response.get("errors"):
-        raise ScenarioError(f"tickets page is not 20 full tickets: {str(response)[:300]}")
 
 
 def _measured(
@@ -93,7 +85,7 @@ def me_throughput(bench: Bench) -> list[Figure]:
 
 def tickets_throughput(bench: Bench) -> list[Figure]:
     """20 tickets with requester and 5 comments each: product vs comparator."""
-    return _product_vs_comparator(bench, "tickets", _check_tickets)
+    return _product_vs_comparator(bench, "tickets", check_tickets)
 
 
 def hostile_refusal(bench: Bench) -> list[Figure]:
@@ -213,7 +205,7 @@ def workers(bench: Bench) -> list[Figure]:
         bench.extra_product(2, bench.placement.all_cpus) as two,
     ):
         for server in (one, two):
-            _check_tickets(answer(server, bench.documents["tickets"]))
+            check_tickets(answer(server, bench.documents["tickets"]))
             bench.warm_up(server, "tickets")
         load = bench.load("tickets")
         a, b = interleave(
@@ -275,6 +267,7 @@ def memory_soak(bench: Bench) -> list[Figure]:
 SCENARIOS: tuple[Scenario, ...] = (
     me_throughput,
     tickets_throughput,
+    persisted_operation,
     hostile_refusal,
     hostile_flood,
     ip_flood,

@@ -3,7 +3,10 @@
 Run as ``python -m bench.seed`` with ``OPENDESK_DATABASE_URL`` pointing at an empty
 database; prints one JSON line: the agent the benchmark acts as, and the row counts.
 Rows are made by the same services the API uses (no hand-inserted rows), so the data
-has the shape the product itself writes.
+has the shape the product itself writes. The tickets page, under an operation name of
+its own (bench.documents.TICKETS_PERSISTED), is allowlisted as a persisted operation
+(``operations.allowlist.register``, an audited change like an operator's) for the
+agent's audience, so it can be sent by id.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ from api.identity_setup import password_hasher_for
 from api.migrate import migrate
 from api.resources import Resources
 from api.settings import load_settings
+from audit.trail import Actor
+from bench.documents import TICKETS_PERSISTED
 from desk.services.comments import add_comment
 from desk.services.tickets import create_ticket
-from permissions.principal import user_principal
+from operations.allowlist import register
+from operations.audiences import audiences_of
+from permissions.principal import Principal, user_principal
 from permissions.roles import Role
 
 
@@ -70,6 +77,7 @@ async def seed(shape: SeedShape) -> dict[str, object]:
     login_users = await seed_login_users(shape.login_users)
     return {
         "agent": {"user_id": str(agent.id), "role": agent.role.value},
+        "persisted_operations": await seed_persisted_operations(agent_principal),
         "login_users": login_users,
         "organisations": 2,
         "users": shape.requesters + 1 + shape.login_users,
@@ -103,6 +111,22 @@ async def seed_login_users(count: int) -> dict[str, object]:
         "password": password,
         "hash_parameters": password_hash.rsplit("$", 2)[0],
     }
+
+
+async def seed_persisted_operations(principal: Principal) -> list[dict[str, object]]:
+    """The persisted tickets document on the allowlist for the audiences ``principal``
+    belongs to (the bench agent's: ``role:agent``; the id path checks them too)."""
+    registration = await register(
+        TICKETS_PERSISTED, sorted(audiences_of(principal)), actor=Actor("system"), via="bench"
+    )
+    operation = registration.operation
+    return [
+        {
+            "name": operation.name,
+            "sha256": operation.sha256,
+            "audiences": sorted(operation.audiences),
+        }
+    ]
 
 
 async def migrate_and_seed(shape: SeedShape) -> dict[str, object]:
