@@ -113,7 +113,10 @@ class Allowlist:
         )
         entries = {row["sha256"]: _row_to_operation(row) for row in rows}
         if self._on_reload is not None:
-            self._on_reload(entry.document for entry in entries.values())
+            # In a thread: preparing a newly imported list is CPU work (a few ms per new
+            # document), and the event loop keeps serving the requests that need no list.
+            texts = [entry.document for entry in entries.values()]
+            await asyncio.to_thread(self._on_reload, texts)
         self._entries = entries
         self._loaded_at = self._clock()
 

@@ -61,7 +61,8 @@ def prepare_document(schema: GraphQLSchema, text: str) -> PreparedDocument | Non
 
 class PreparedDocuments:
     """The prepared documents of one schema, by text. ``keep`` replaces the set;
-    a document kept before is not prepared again."""
+    a document kept before is not prepared again. ``keep`` may run in another thread
+    than ``get``: it builds a new mapping and swaps it in with one assignment."""
 
     def __init__(self, schema: GraphQLSchema) -> None:
         self._schema = schema
