@@ -109,6 +109,8 @@ class Server:
     process: subprocess.Popen[bytes]
     # Sent with every POST, by the checks and by wrk (e.g. the CSRF cookie and header).
     headers: dict[str, str] = field(default_factory=dict)
+    # The server's output (the product's JSON access log included).
+    log: Path | None = None
 
     @property
     def url(self) -> str:
@@ -163,7 +165,7 @@ def start_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = Server(name=name, port=port, process=process)
+    server = Server(name=name, port=port, process=process, log=log)
     try:
         _wait_until_answering(server, workers=workers, log=log)
         server.headers = csrf_headers(port)
