@@ -110,9 +110,10 @@ def create_app(settings: Settings) -> OpenDeskApp:
             }
         ),
         exception_handlers={PrincipalRateLimited: rate_limited_response},
-        # The allowlist is loaded (and its documents prepared) before the first request.
-        on_startup=[resources.open, persisted.load, privacy_runner.start],
-        on_shutdown=[privacy_runner.stop, resources.close],
+        # The allowlist is loaded (and its documents prepared) before the first request,
+        # and kept fresh in the background while the app runs.
+        on_startup=[resources.open, persisted.start, privacy_runner.start],
+        on_shutdown=[privacy_runner.stop, persisted.stop, resources.close],
         request_max_body_size=MAX_JSON_BODY_BYTES,
         # Multipart is parsed on the upload route only: operations, map and one file.
         multipart_form_part_limit=MULTIPART_PART_LIMIT,

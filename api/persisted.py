@@ -20,8 +20,9 @@ or foreign id answers ``PERSISTED_QUERY_NOT_FOUND`` alike, so ids are no oracle.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -72,6 +73,8 @@ class PersistedOperationsGate:
     mode: PersistedMode
     allowlist: Allowlist
     validate: SchemaValidator
+    # The task keeping the allowlist fresh while the app runs (start/stop).
+    _refresher: list[asyncio.Task[None]] = field(default_factory=list)
 
     def mode_for(self, principal: Principal) -> PersistedMode:
         if principal.kind == "partner" and self.mode.rank < PersistedMode.ALLOWLIST.rank:
@@ -97,9 +100,21 @@ class PersistedOperationsGate:
             data, data.query, requested, mode, context, may_register=method == "POST"
         )
 
-    async def load(self) -> None:
-        """Load (and prepare) the allowlist before the first request (at start-up)."""
+    async def start(self) -> None:
+        """At start-up: load (and prepare) the allowlist before the first request, then
+        keep it fresh in the background, so that no request waits for a reload."""
         await self.allowlist.reload()
+        self._refresher.append(asyncio.create_task(self.allowlist.keep_fresh()))
+
+    @property
+    def keeping_fresh(self) -> bool:
+        return any(not task.done() for task in self._refresher)
+
+    async def stop(self) -> None:
+        for task in self._refresher:
+            task.cancel()
+        await asyncio.gather(*self._refresher, return_exceptions=True)
+        self._refresher.clear()
 
     async def _id_only(
         self, data: GraphQLRequestData, sha256: str, context: RequestContext
@@ -248,7 +263,7 @@ def schema_validator(schema: strawberry.Schema) -> SchemaValidator:
 def persisted_gate(settings: Settings, schema: OpenDeskSchema) -> PersistedOperationsGate:
     """The gate; every document on its allowlist is kept prepared in ``schema`` (parsed,
     measured, validated and costed once: schema.guards.prepared), so a request naming
-    one skips those steps, its first call included once :meth:`load` has run."""
+    one skips those steps, its first call included once :meth:`start` has run."""
     mode = PersistedMode.REQUIRE if settings.require_persisted else settings.persisted_operations
     return PersistedOperationsGate(
         mode=PersistedMode(mode),

@@ -1,9 +1,12 @@
 """The allowlist of persisted operations: one table, read through an in-process copy.
 
 Every serving process keeps the whole list in memory (it is short: the operations a
-product's clients send) and reloads it when it is older than ``refresh_seconds``, so an
-entry registered or revoked elsewhere takes effect everywhere within that time, and at
-once in the process that made the change. Registering and revoking go through this
+product's clients send). A background task (:meth:`Allowlist.keep_fresh`, started with
+the app) reloads it every half ``refresh_seconds``, so requests never wait for a reload;
+a request reloads it itself only when the copy is older than ``refresh_seconds`` (no
+task running, or the database did not answer it). So an entry registered or revoked
+elsewhere takes effect everywhere within that time, and at once in the process that
+made the change. Registering and revoking go through this
 module only, and each is an audit-trail event.
 """
 
@@ -19,12 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import structlog
 from graphql import GraphQLError, OperationDefinitionNode, parse
 
 from audit.trail import Actor, record_event
 from operations.audiences import parse_audiences
 from operations.tables import PersistedOperation
 
+_log = structlog.get_logger("operations.allowlist")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_NAME_LENGTH = 200
 _UPSERT_ATTEMPTS = 20
@@ -91,6 +96,8 @@ class Allowlist:
         self._on_reload = on_reload
         self._entries: dict[str, TrustedOperation] = {}
         self._loaded_at: float | None = None
+        # Bumped by forget(): a reload that began before it does not count as fresh.
+        self._generation = 0
         self._lock = asyncio.Lock()
 
     async def find(self, sha256: str) -> TrustedOperation | None:
@@ -102,9 +109,23 @@ class Allowlist:
 
     def forget(self) -> None:
         """Reload on next use (after a change made by this process)."""
+        self._generation += 1
         self._loaded_at = None
 
+    async def keep_fresh(self) -> None:
+        """Reload every half ``refresh_seconds``, until cancelled (the app's lifetime). A
+        failed reload is logged and tried again next time; the copy is kept meanwhile,
+        and requests reload it themselves once it is older than ``refresh_seconds``."""
+        while True:
+            await asyncio.sleep(self.refresh_seconds / 2)
+            try:
+                async with self._lock:
+                    await self.reload()
+            except Exception:  # a database hiccup must not end the task
+                _log.warning("persisted_operations_reload_failed", exc_info=True)
+
     async def reload(self) -> None:
+        generation = self._generation
         rows = await PersistedOperation.select(
             PersistedOperation.sha256,
             PersistedOperation.name,
@@ -118,7 +139,8 @@ class Allowlist:
             texts = [entry.document for entry in entries.values()]
             await asyncio.to_thread(self._on_reload, texts)
         self._entries = entries
-        self._loaded_at = self._clock()
+        if generation == self._generation:  # else a change since we read: not fresh
+            self._loaded_at = self._clock()
 
     def _stale(self) -> bool:
         return self._loaded_at is None or self._clock() - self._loaded_at >= self.refresh_seconds

@@ -51,3 +51,16 @@ async def test_the_first_request_for_a_listed_operation_parses_and_validates_not
     # The blocks bite: a text that is not listed is parsed, and fails here.
     assert unlisted.json()["data"] is None
     assert unlisted.json()["errors"]
+
+
+async def test_the_allowlist_is_kept_fresh_while_the_app_runs_and_no_longer(
+    settings: Settings,
+) -> None:
+    app = create_app(settings)
+    gate = app.state.persisted_operations
+
+    async with AsyncTestClient(app=app):
+        while_running = gate.keeping_fresh
+
+    assert while_running
+    assert not gate.keeping_fresh  # cancelled at shutdown

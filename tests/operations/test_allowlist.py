@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,43 @@ async def test_every_reload_hands_the_listed_texts_on_before_requests_see_them()
     assert handed == [[ME], []]
     assert found is not None
     assert found.document is not None
+
+
+async def test_kept_fresh_in_the_background_a_request_never_reloads() -> None:
+    reloads: list[list[str]] = []
+    allowlist = Allowlist(refresh_seconds=0.2, on_reload=lambda texts: reloads.append([*texts]))
+    await allowlist.reload()
+    refresher = asyncio.create_task(allowlist.keep_fresh())
+    try:
+        await register(ME, ["anonymous"], actor=SYSTEM, via="elsewhere")
+        for _ in range(50):  # the refresher runs every 0.1 s; allow a slow machine 5 s
+            if reloads[-1] == [ME]:
+                break
+            await asyncio.sleep(0.1)
+        before = len(reloads)
+        found = await allowlist.find(document_hash(ME))
+        after = len(reloads)
+    finally:
+        refresher.cancel()
+        await asyncio.gather(refresher, return_exceptions=True)
+
+    assert reloads[0] == []
+    assert found is not None
+    assert after == before  # found in the copy the refresher made: no reload by find
+
+
+async def test_a_change_during_a_reload_leaves_the_copy_stale() -> None:
+    changes = [True]  # forget() (a registration by this process) lands mid-reload, once
+
+    def during_reload(_texts: Iterable[str]) -> None:
+        if changes:
+            changes.pop()
+            allowlist.forget()
+
+    allowlist = Allowlist(refresh_seconds=10.0, on_reload=during_reload)
+    await allowlist.reload()
+    await register(ME, ["anonymous"], actor=SYSTEM, via="this process")
+
+    found = await allowlist.find(document_hash(ME))  # not fresh: reloads, finds it
+
+    assert found is not None
