@@ -102,7 +102,8 @@ class PersistedOperationsGate:
 
     async def start(self) -> None:
         """At start-up: load (and prepare) the allowlist before the first request, then
-        keep it fresh in the background, so that no request waits for a reload."""
+        keep it fresh in the background, so that requests do not wait for the periodic
+        reloads (only for one after a change by this process, or past the bound)."""
         await self.allowlist.reload()
         self._refresher.append(asyncio.create_task(self.allowlist.keep_fresh()))
 
@@ -113,7 +114,10 @@ class PersistedOperationsGate:
     async def stop(self) -> None:
         for task in self._refresher:
             task.cancel()
-        await asyncio.gather(*self._refresher, return_exceptions=True)
+        outcomes = await asyncio.gather(*self._refresher, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, Exception) and not isinstance(outcome, asyncio.CancelledError):
+                _log.error("persisted_operations_refresher_failed", error=repr(outcome))
         self._refresher.clear()
 
     async def _id_only(

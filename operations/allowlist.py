@@ -2,7 +2,7 @@
 
 Every serving process keeps the whole list in memory (it is short: the operations a
 product's clients send). A background task (:meth:`Allowlist.keep_fresh`, started with
-the app) reloads it every half ``refresh_seconds``, so requests never wait for a reload;
+the app) reloads it every half ``refresh_seconds``, so requests do not wait for that;
 a request reloads it itself only when the copy is older than ``refresh_seconds`` (no
 task running, or the database did not answer it). So an entry registered or revoked
 elsewhere takes effect everywhere within that time, and at once in the process that
@@ -126,6 +126,8 @@ class Allowlist:
 
     async def reload(self) -> None:
         generation = self._generation
+        # The copy is as old as the read, not as its end (preparing may take a while).
+        read_at = self._clock()
         rows = await PersistedOperation.select(
             PersistedOperation.sha256,
             PersistedOperation.name,
@@ -140,7 +142,7 @@ class Allowlist:
             await asyncio.to_thread(self._on_reload, texts)
         self._entries = entries
         if generation == self._generation:  # else a change since we read: not fresh
-            self._loaded_at = self._clock()
+            self._loaded_at = read_at
 
     def _stale(self) -> bool:
         return self._loaded_at is None or self._clock() - self._loaded_at >= self.refresh_seconds

@@ -90,7 +90,7 @@ def build_schema(config: SchemaConfig) -> OpenDeskSchema:
     extensions: list[Callable[[], SchemaExtension]] = [
         MaskUnexpectedErrors,
         # Guards before the caches: a document is size-checked before it is parsed (or
-        # looked up), and refused documents are never validated or cached.
+        # looked up), and refused documents are never validated (nor their results cached).
         *build_guard_extensions(config.guards()),
         OneAuthenticationPerRequest,
         # After the guards (a cheaper refusal wins), before execution: refuses a mutation

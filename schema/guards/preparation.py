@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import structlog
 from graphql import GraphQLError, GraphQLSchema, parse, specified_rules
 
 from schema.guards.cost_plan import compile_plan
@@ -19,6 +20,9 @@ from schema.guards.errors import GuardCode
 from schema.guards.introspection import IntrospectionDisabledRule
 from schema.guards.limits import alias_count, depth, directive_count, mutation_count
 from schema.guards.prepared import PreparedDocument, RuleSet
+from schema.guards.verdict import operation_hash
+
+_log = structlog.get_logger("schema.guards.preparation")
 
 # The rule sets a request can validate with: strawberry's default, and the introspection
 # gate's (schema.guards.introspection), which requests that may not introspect use.
@@ -74,12 +78,26 @@ class PreparedDocuments:
     def keep(self, texts: Iterable[str]) -> None:
         kept: dict[str, PreparedDocument] = {}
         for text in texts:
-            prepared = self._by_text.get(text) or prepare_document(self._schema, text)
+            prepared = self._by_text.get(text) or self._prepare(text)
             if prepared is not None:
                 # Keyed by the caller's string object: the gate hands that same object
                 # to the pipeline, so lookups find it without comparing characters.
                 kept[text] = prepared
         self._by_text = kept
+
+    def _prepare(self, text: str) -> PreparedDocument | None:
+        """Preparing is an optimisation: a document it fails on (whatever the reason) is
+        left to the ordinary path, which answers it as it would any text, and the rest
+        of the list is still prepared."""
+        try:
+            return prepare_document(self._schema, text)
+        except Exception:  # one bad row must not take the allowlist down
+            _log.warning(
+                "persisted_operation_not_prepared",
+                operation_hash=operation_hash(text),
+                exc_info=True,
+            )
+            return None
 
     def __len__(self) -> int:
         return len(self._by_text)

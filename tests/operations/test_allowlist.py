@@ -309,3 +309,19 @@ async def test_a_change_during_a_reload_leaves_the_copy_stale() -> None:
     found = await allowlist.find(document_hash(ME))  # not fresh: reloads, finds it
 
     assert found is not None
+
+
+async def test_the_copy_is_as_old_as_its_read_however_long_preparing_takes() -> None:
+    now = [0.0]
+
+    def slow_preparation(_texts: Iterable[str]) -> None:
+        now[0] += 9.0  # preparing a large list took 9 s after the read
+
+    allowlist = Allowlist(refresh_seconds=10.0, clock=lambda: now[0], on_reload=slow_preparation)
+    await allowlist.reload()  # read at 0 s
+    await register(ME, ["anonymous"], actor=SYSTEM, via="elsewhere")
+    now[0] = 10.0  # 10 s after the read, 1 s after preparing ended
+
+    found = await allowlist.find(document_hash(ME))
+
+    assert found is not None

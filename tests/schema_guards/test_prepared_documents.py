@@ -19,6 +19,7 @@ from structlog.testing import capture_logs
 import schema.guards.cost
 import schema.guards.document
 import schema.guards.limits
+import schema.guards.preparation
 from permissions.principal import ANONYMOUS, Principal, user_principal
 from permissions.roles import Role
 from schema.build import OpenDeskSchema, SchemaConfig, build_schema
@@ -97,6 +98,9 @@ def block_preparing_steps(monkeypatch: pytest.MonkeyPatch, *, parser: bool = Tru
     monkeypatch.setattr(strawberry.schema.schema, "validate", _ran)
     for name in ("alias_count", "directive_count", "depth", "mutation_count"):
         monkeypatch.setattr(schema.guards.limits, name, _ran)
+    # The guards' own cache of measurements by text, filled by the ordinary run: empty,
+    # or a measurement served from it would hide a prepared path that was not taken.
+    monkeypatch.setattr(schema.guards.limits, "_MEASURED", {})
     monkeypatch.setattr(schema.guards.document, "token_count", _ran)
     monkeypatch.setattr(schema.guards.cost, "compile_plan", _ran)
 
@@ -243,3 +247,23 @@ def test_each_answer_gets_its_own_error_list() -> None:
     first.clear()  # later steps edit the list in place (opaque errors)
 
     assert prepared.validation_errors(graphql_schema, PREPARED_RULE_SETS[0])
+
+
+def test_a_document_that_fails_to_prepare_is_left_to_the_ordinary_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    documents = PreparedDocuments(build_schema(SchemaConfig())._schema)
+    real = schema.guards.preparation.prepare_document
+
+    def failing_for_tickets(graphql_schema: Any, text: str) -> Any:
+        if text == TICKETS:
+            raise RecursionError("as a pathological document might")
+        return real(graphql_schema, text)
+
+    monkeypatch.setattr(schema.guards.preparation, "prepare_document", failing_for_tickets)
+    with capture_logs() as logs:
+        documents.keep([TICKETS, ME])
+
+    assert documents.get(TICKETS) is None
+    assert documents.get(ME) is not None
+    assert [log["event"] for log in logs] == ["persisted_operation_not_prepared"]
