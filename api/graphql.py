@@ -76,6 +76,19 @@ async def _no_custom_context() -> None:
     return None
 
 
+# Parameters typed Any: Litestar would otherwise validate (and for a dataclass, rebuild)
+# the value it passes in.
+def _response_of_context(context: Any) -> Response[Any]:
+    """The sub-response build_context made (the one get_sub_response returns)."""
+    response: Response[Any] = context.http_response
+    return response
+
+
+def _no_root_value(response: Any) -> None:
+    """No root value; takes ``response`` only to be resolved after it (see dependencies)."""
+    return None
+
+
 def graphql_controller(
     schema: strawberry.Schema,
     settings: Settings,
@@ -104,7 +117,17 @@ def graphql_controller(
             **base.dependencies,
             "custom_context": Provide(_no_custom_context),
             "context": Provide(build_context),
+            # Strawberry's own providers of these two are independent of the context, so
+            # Litestar would resolve the three together in an anyio task group (three
+            # tasks per request) and build the Response in a worker thread
+            # (sync_to_thread=True). Chained after the context, each is resolved inline.
+            "response": Provide(_response_of_context, sync_to_thread=False),
+            "root_value": Provide(_no_root_value, sync_to_thread=False),
         }
+
+        # No subscriptions, so no WebSocket route: Strawberry's controller registers one
+        # even with no protocols; without it an upgrade to /graphql is refused by routing.
+        websocket_endpoint = None
 
         def decode_json(self, data: str | bytes) -> object:
             return decode_request_json(data)

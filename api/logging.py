@@ -21,11 +21,13 @@ def configure_logging(*, debug: bool) -> None:
     processors = structlog.get_config()["processors"]
     processors[:] = [
         structlog.contextvars.merge_contextvars,
+        structlog.processors.format_exc_info,
+        # After everything a caller or an exception put in the event (the formatted
+        # traceback too: api.log_redaction); the level and timestamp added after it are
+        # structlog's own fixed-format values.
+        redact_event,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info,
-        # Last before rendering: also covers the formatted traceback (api.log_redaction).
-        redact_event,
         structlog.processors.JSONRenderer(),
     ]
     structlog.configure(

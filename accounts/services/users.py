@@ -21,6 +21,7 @@ from accounts.services.contact import (
 )
 from accounts.tables import ContactVisibility, Organisation, User
 from core.errors import BadUserInput, NotFound
+from core.reusable_select import ReusableSelect
 from core.text import clean_text
 from permissions.roles import Role
 
@@ -94,6 +95,28 @@ async def create_user(
     return created
 
 
+# The hot users queries (one behind nearly every request), composed once per number of ids.
+_USERS_BY_IDS = ReusableSelect(
+    User, lambda ids: User.select(*_USER_COLUMNS).where(User.id.is_in(ids))
+)
+# One per flag template; templates are literals in the code (permissions.relations), so
+# this holds as many entries as there are such literals.
+_FLAGGED_USERS: dict[str, ReusableSelect[User]] = {}
+
+
+def _flagged_users(flag_template: str) -> ReusableSelect[User]:
+    select = _FLAGGED_USERS.get(flag_template)
+    if select is None:
+        select = ReusableSelect(
+            User,
+            lambda ids, flag_value: User.select(
+                *_USER_COLUMNS, QueryString(flag_template, flag_value)
+            ).where(User.id.is_in(ids)),
+        )
+        _FLAGGED_USERS[flag_template] = select
+    return select
+
+
 async def get_user(user_id: uuid.UUID) -> UserRecord | None:
     return (await users_by_ids([user_id])).get(user_id)
 
@@ -102,7 +125,7 @@ async def users_by_ids(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, UserRec
     """Users with their contact data decrypted (None where it cannot be: erased)."""
     if not user_ids:
         return {}
-    rows = await User.select(*_USER_COLUMNS).where(User.id.is_in(list(user_ids)))
+    rows = await _USERS_BY_IDS.run(ids=list(user_ids))
     contacts = await opened_contacts(rows)
     return {row["id"]: UserRecord.from_row(row, *contacts[row["id"]]) for row in rows}
 
@@ -114,7 +137,7 @@ async def users_with_sealed_contact_by_ids(
     ``UserRecord.sealed_contact``; ``contact.open_contacts_of`` opens it when needed)."""
     if not user_ids:
         return {}
-    rows = await User.select(*_USER_COLUMNS).where(User.id.is_in(list(user_ids)))
+    rows = await _USERS_BY_IDS.run(ids=list(user_ids))
     return {row["id"]: UserRecord.with_sealed_contact(row) for row in rows}
 
 
@@ -123,10 +146,11 @@ async def users_with_sealed_contact_and_flag(
 ) -> tuple[dict[uuid.UUID, UserRecord], set[uuid.UUID]]:
     """As :func:`users_with_sealed_contact_by_ids`, with one more boolean column
     (``flag``, named ``flag_name``) computed in the same query; returns the users and the
-    ids for which it is true."""
+    ids for which it is true. ``flag``: a literal SQL template binding one value."""
     if not user_ids:
         return {}, set()
-    rows = await User.select(*_USER_COLUMNS, flag).where(User.id.is_in(list(user_ids)))
+    (flag_value,) = flag.args
+    rows = await _flagged_users(flag.template).run(ids=list(user_ids), flag_value=flag_value)
     users = {row["id"]: UserRecord.with_sealed_contact(row) for row in rows}
     return users, {row["id"] for row in rows if row[flag_name]}
 

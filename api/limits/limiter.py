@@ -12,8 +12,10 @@ Built on the ``limits`` library's sliding-window-counter strategy (not moving wi
   count is exact, which is what the multi-process test pins.
 
 A decision costs one round trip to Redis: the hit and the window it leaves, in one
-script (:mod:`api.limits.redis_window`). When Redis fails, each limit class follows its
-:class:`FailureMode`; the limiter never raises a storage error to its caller.
+script (:mod:`api.limits.redis_window`); without Redis, a few dictionary operations in
+:mod:`api.limits.memory_window` (same windows and arithmetic, no ``await``). When
+Redis fails, each limit class follows its :class:`FailureMode`; the limiter never raises
+a storage error to its caller.
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ from dataclasses import dataclass, replace
 
 import redis.exceptions
 import structlog
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
+from limits.util import WindowStats
 from prometheus_client import Counter as MetricCounter
 
 from api.edge import IPAddress
 from api.limits.config import FailureMode, LimitClass, LimitPolicy, RateLimitConfig
+from api.limits.memory_window import MemoryWindowStore
 from api.limits.redis_window import OneTripRedisStorage, window_stats
 
 __all__ = ("STORE_FAILURES", "LimitDecision", "Limiter")
@@ -79,12 +83,13 @@ class Limiter:
     """Decides hits for every :class:`LimitClass`; one instance per process.
 
     ``shared`` is the cross-process store (``limits.aio.storage.RedisStorage``);
-    without it, decisions are per process (the embedded default).
+    without it, decisions are per process (the embedded default), in a
+    :class:`~api.limits.memory_window.MemoryWindowStore`.
     """
 
     def __init__(self, config: RateLimitConfig, shared: Storage | None = None) -> None:
         self.config = config
-        self._fallback = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._fallback = MemoryWindowStore()
         self._shared = SlidingWindowCounterRateLimiter(shared) if shared is not None else None
         self._store_down_until = 0.0
         self._store_down = False
@@ -113,7 +118,7 @@ class Limiter:
         if not self.config.enabled:
             return _unlimited(policy, key)
         if self._shared is None:
-            return await _decide(self._fallback, policy, key, cost)
+            return self._decide_in_memory(policy, key, cost)
         if time.monotonic() >= self._store_down_until:
             try:
                 async with asyncio.timeout(self.config.storage_timeout_seconds):
@@ -127,22 +132,25 @@ class Limiter:
 
     async def refund(self, decision: LimitDecision, cost: int) -> None:
         """Give ``cost`` points back to the window ``decision`` charged (e.g. down to a
-        query's actual cost). Best effort: store trouble is logged, never raised."""
+        query's actual cost), never below zero in either of the product's stores: a refund
+        after the window moved on gives nothing extra. Best effort: store trouble is
+        logged, never raised."""
         if cost <= 0 or not decision.allowed or not self.config.enabled:
             return
-        policy = self.config.policies[decision.limit_class]
-        strategy = self._fallback if decision.degraded or self._shared is None else self._shared
+        item = self.config.policies[decision.limit_class].item
+        item_key = item.key_for(decision.limit_class.value, decision.key)
+        if decision.degraded or self._shared is None:
+            self._fallback.refund(item_key, item.get_expiry(), cost)
+            return
         try:
             async with asyncio.timeout(self.config.storage_timeout_seconds):
-                storage = strategy.storage
+                storage = self._shared.storage
                 if isinstance(storage, OneTripRedisStorage):
-                    # Clamped at zero: a refund after the window moved gives nothing extra.
-                    item_key = policy.item.key_for(policy.limit_class.value, decision.key)
                     await storage.refund(item_key, cost)
                 else:
                     # A negative hit is an atomic decrement of the current window.
-                    await strategy.hit(
-                        policy.item, policy.limit_class.value, decision.key, cost=-cost
+                    await self._shared.hit(
+                        item, decision.limit_class.value, decision.key, cost=-cost
                     )
         except _STORE_ERRORS as error:
             _log.warning(
@@ -151,22 +159,28 @@ class Limiter:
 
     async def clear(self, limit_class: LimitClass, *, key: str) -> None:
         """Forget ``key``'s usage (e.g. after a successful login); best effort."""
-        policy = self.config.policies[limit_class]
-        for strategy in (self._shared, self._fallback):
-            if strategy is None:
-                continue
-            try:
-                async with asyncio.timeout(self.config.storage_timeout_seconds):
-                    await strategy.clear(policy.item, limit_class.value, key)
-            except _STORE_ERRORS as error:
-                _log.warning("rate_limit_clear_failed", limit_class=limit_class, error=str(error))
+        item = self.config.policies[limit_class].item
+        self._fallback.clear(item.key_for(limit_class.value, key), item.get_expiry())
+        if self._shared is None:
+            return
+        try:
+            async with asyncio.timeout(self.config.storage_timeout_seconds):
+                await self._shared.clear(item, limit_class.value, key)
+        except _STORE_ERRORS as error:
+            _log.warning("rate_limit_clear_failed", limit_class=limit_class, error=str(error))
+
+    def _decide_in_memory(self, policy: LimitPolicy, key: str, cost: int) -> LimitDecision:
+        item = policy.item
+        allowed, window = self._fallback.acquire_with_window(
+            item.key_for(policy.limit_class.value, key), item.amount, item.get_expiry(), cost
+        )
+        return _decision(policy, key, allowed, window_stats(item, window))
 
     async def _degraded(self, policy: LimitPolicy, key: str, cost: int) -> LimitDecision:
         self.degraded_decisions[policy.limit_class] += 1
         STORE_FAILURES.labels(policy.limit_class.value, policy.failure_mode.value).inc()
         if policy.failure_mode is FailureMode.OPEN:
-            decision = await _decide(self._fallback, policy, key, cost)
-            return replace(decision, degraded=True)
+            return replace(self._decide_in_memory(policy, key, cost), degraded=True)
         retry_after = max(1, math.ceil(self.config.storage_retry_seconds))
         return LimitDecision(
             limit_class=policy.limit_class,
@@ -205,6 +219,7 @@ class Limiter:
 async def _decide(
     strategy: SlidingWindowCounterRateLimiter, policy: LimitPolicy, key: str, cost: int
 ) -> LimitDecision:
+    """A decision by the shared store."""
     storage = strategy.storage
     if isinstance(storage, OneTripRedisStorage):
         # One round trip: the hit and the window it leaves (api/limits/redis_window.py).
@@ -216,6 +231,10 @@ async def _decide(
     else:
         allowed = await strategy.hit(policy.item, policy.limit_class.value, key, cost=cost)
         stats = await strategy.get_window_stats(policy.item, policy.limit_class.value, key)
+    return _decision(policy, key, allowed, stats)
+
+
+def _decision(policy: LimitPolicy, key: str, allowed: bool, stats: WindowStats) -> LimitDecision:
     now = time.time()
     reset_at = max(float(stats.reset_time), now)
     return LimitDecision(

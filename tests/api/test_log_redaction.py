@@ -10,7 +10,7 @@ import uuid
 import pytest
 import structlog
 
-from api.log_redaction import REDACTED, RedactingFilter, redact_event, redact_text
+from api.log_redaction import _PATTERNS, REDACTED, RedactingFilter, redact_event, redact_text
 from api.logging import configure_logging
 
 API_KEY = "odk_0123456789ab_" + "S" * 43
@@ -35,6 +35,43 @@ def test_shapes_are_redacted_in_any_text(text: str, kept: str, gone: str) -> Non
 
     assert gone not in redacted
     assert kept in redacted
+
+
+def _every_substitution(text: str) -> str:
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # One per pattern, in other cases and spacings than the shapes above.
+        "BEARER abcdefgh12345678",
+        "Basic   dXNlcjpwYXNzd29yZA==",
+        "bearer odk_0123456789ab_" + "s" * 20,
+        "TOKEN : 'quoted value'",
+        "Passwd=x",
+        "w1.7.keyid.QUJDREVGR0hJSktMTU5PUFFSU1RV",
+        "a@b.c",
+        "+1 (555) 010-9999",
+        # Near misses: each pattern's anchor without the rest.
+        "bearer short",
+        "odk_short_",
+        "v1.short",
+        "user@localhost",
+        "+12 3",
+        "password",
+        "tokens are fine",
+        "",
+        "/graphql",
+        "2026-12-03T07:57:37.598280Z",
+    ],
+)
+def test_the_one_pass_check_skips_only_text_no_pattern_changes(text: str) -> None:
+    """redact_text skips the substitutions when one search of all the patterns finds
+    nothing; it must give what the six substitutions give, on matches and misses alike."""
+    assert redact_text(text) == _every_substitution(text)
 
 
 def test_identifiers_the_logs_need_are_kept() -> None:

@@ -1,0 +1,118 @@
+"""A reusable select answers exactly what the Piccolo select it stands for answers, with
+every call's own values, and refuses what would let one caller's value reach another."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from typing import Any
+
+import pytest
+from piccolo.query import Select
+from piccolo.querystring import QueryString
+
+from accounts.tables import User
+from core.reusable_select import ReusableSelect
+from permissions.roles import Role
+from tests.factories import make_organisation, make_user
+
+pytestmark = pytest.mark.usefixtures("db")
+
+COLUMNS = (User.id, User.organisation, User.display_name, User.role, User.is_active)
+
+
+def by_ids(ids: Any) -> Select[Any]:
+    return User.select(*COLUMNS).where(User.id.is_in(ids))
+
+
+def with_flag(ids: Any, name: Any) -> Select[Any]:
+    flag = QueryString('"users"."display_name" = {} AS "named"', name)
+    return User.select(*COLUMNS, flag).where(User.id.is_in(ids))
+
+
+def by_id(rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    return {row["id"]: row for row in rows}
+
+
+async def test_rows_are_those_of_the_piccolo_select_with_each_calls_own_values() -> None:
+    organisation = await make_organisation()
+    users = [await make_user(Role.agent, organisation) for _ in range(4)]
+    reusable = ReusableSelect(User, with_flag)
+    missing = uuid.uuid4()
+
+    for ids, name in (
+        ([users[0].id], users[0].display_name),
+        ([users[1].id, users[2].id, missing], users[2].display_name),
+        ([users[3].id], users[0].display_name),  # same shape as the first call
+    ):
+        expected = await with_flag(ids, name)
+        found = await reusable.run(ids=ids, name=name)
+
+        assert by_id(found) == by_id(expected)
+        assert {row["id"] for row in found} == {user.id for user in users} & set(ids)
+        assert [row["id"] for row in found if row["named"]] == [
+            user.id for user in users if user.id in ids and user.display_name == name
+        ]
+        assert all(isinstance(row["id"], uuid.UUID) for row in found)
+
+
+async def test_each_shape_is_composed_once_and_the_oldest_dropped_past_the_bound() -> None:
+    users = [await make_user(Role.customer) for _ in range(3)]
+    composed: list[int] = []
+
+    def counted(ids: Any) -> Select[Any]:
+        composed.append(len(ids))
+        return by_ids(ids)
+
+    reusable = ReusableSelect(User, counted, max_shapes=2)
+    for count in (1, 2, 1, 2, 3, 1):
+        rows = await reusable.run(ids=[user.id for user in users[:count]])
+        assert len(rows) == count
+
+    # 1 and 2 composed once each; 3 evicted 1 (least recently used), so 1 is composed again.
+    assert composed == [1, 2, 3, 1]
+
+
+async def test_a_composed_query_binding_anything_but_its_parameters_is_refused() -> None:
+    user = await make_user(Role.agent)
+    role = Role.agent.value
+    # A value read from outside the parameters would be baked into the shared template.
+    reusable = ReusableSelect(
+        User, lambda ids: User.select(User.id).where(User.id.is_in(ids), User.role == role)
+    )
+
+    with pytest.raises(TypeError, match="binds only its parameters"):
+        await reusable.run(ids=[user.id])
+
+
+class Colour(enum.Enum):
+    red = "red"
+
+
+@pytest.mark.parametrize("value", [None, Colour.red, b"bytes"])
+async def test_a_value_that_cannot_be_bound_as_it_is_is_refused(value: object) -> None:
+    # Piccolo would have composed None as IS NULL and an Enum as its value; bound as they
+    # are they would match nothing, or the wrong thing.
+    single = ReusableSelect(User, lambda name: User.select(User.id).where(User.email == name))
+    listed = ReusableSelect(User, by_ids)
+
+    with pytest.raises(TypeError, match="cannot bind"):
+        await single.run(name=value)
+    with pytest.raises(TypeError, match="cannot bind"):
+        await listed.run(ids=[uuid.uuid4(), value])
+
+
+async def test_braces_in_values_stay_values_and_braces_in_the_sql_text_are_refused() -> None:
+    user = await make_user(Role.customer, display_name="{} {0} {{name}}")
+    by_name = ReusableSelect(
+        User, lambda name: User.select(User.id).where(User.display_name == name)
+    )
+    # Piccolo's templates would bind the value after an escaped brace in the wrong place.
+    braces = QueryString("'{{literal}}' AS \"braces\"")
+    with_braces = ReusableSelect(
+        User, lambda name: User.select(User.id, braces).where(User.display_name == name)
+    )
+
+    assert await by_name.run(name="{} {0} {{name}}") == [{"id": user.id}]
+    with pytest.raises(ValueError, match="cannot contain braces"):
+        await with_braces.run(name="{} {0} {{name}}")
