@@ -62,8 +62,15 @@ _PATTERNS: Final = (
     # Other bearer/basic credentials (ours were handled just above).
     (re.compile(r"(?i:\b(bearer|basic)\s+(?!odk_)[A-Za-z0-9._~+/=-]{8,})"), r"\1 " + REDACTED),
     # Sealed values (v1.<key id>.<payload>) and wrapped data keys (w1.<v>.<id>.<payload>).
-    (re.compile(r"\b[vw]1\.[A-Za-z0-9._-]*?[A-Za-z0-9_-]{20,}"), REDACTED),
-    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "[email]"),
+    # The part before the payload is bounded: unbounded, every "v1." in a long run of
+    # them rescanned the rest of the run (quadratic time in the length of a log field).
+    (re.compile(r"\b[vw]1\.[A-Za-z0-9._-]{0,64}?[A-Za-z0-9_-]{20,}"), REDACTED),
+    # Starts only where a local part can start: tried from every position of a long run
+    # of local-part characters, the scan for "@" was quadratic in the run's length.
+    (
+        re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
+        "[email]",
+    ),
     (re.compile(r"\+\d[\d ().-]{6,}\d"), "[phone]"),
     (
         re.compile(

@@ -54,6 +54,8 @@ def _every_substitution(text: str) -> str:
         "Passwd=x",
         "w1.7.keyid.QUJDREVGR0hJSktMTU5PUFFSU1RV",
         "a@b.c",
+        "id_" + "a" * 300 + "@example.org",
+        "v1.v1.v1.keyid.QUJDREVGR0hJSktMTU5PUFFSU1RV",
         "+1 (555) 010-9999",
         # Near misses: each pattern's anchor without the rest.
         "bearer short",
