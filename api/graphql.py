@@ -77,15 +77,16 @@ async def _no_custom_context() -> None:
 
 
 # Parameters typed Any: Litestar would otherwise validate (and for a dataclass, rebuild)
-# the value it passes in.
-def _response_of_context(context: Any) -> Response[Any]:
-    """The sub-response build_context made (the one get_sub_response returns)."""
-    response: Response[Any] = context.http_response
-    return response
+# the value it passes in. Each takes the previous dependency only to be resolved after it
+# (see the controller's dependencies).
+def _unused_response(context: Any) -> Response[Any]:
+    """What Strawberry's handler keeps on the shared controller (``temporal_response``)
+    and never reads here: a fresh empty one, so that the real sub-response, which may
+    set a session cookie, is not left on the controller after its request."""
+    return _new_response()
 
 
 def _no_root_value(response: Any) -> None:
-    """No root value; takes ``response`` only to be resolved after it (see dependencies)."""
     return None
 
 
@@ -121,7 +122,7 @@ def graphql_controller(
             # Litestar would resolve the three together in an anyio task group (three
             # tasks per request) and build the Response in a worker thread
             # (sync_to_thread=True). Chained after the context, each is resolved inline.
-            "response": Provide(_response_of_context, sync_to_thread=False),
+            "response": Provide(_unused_response, sync_to_thread=False),
             "root_value": Provide(_no_root_value, sync_to_thread=False),
         }
 

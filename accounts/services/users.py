@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -99,22 +100,18 @@ async def create_user(
 _USERS_BY_IDS = ReusableSelect(
     User, lambda ids: User.select(*_USER_COLUMNS).where(User.id.is_in(ids))
 )
-# One per flag template; templates are literals in the code (permissions.relations), so
-# this holds as many entries as there are such literals.
-_FLAGGED_USERS: dict[str, ReusableSelect[User]] = {}
 
 
+# One per flag template. Templates are literals in the code (permissions.relations), so
+# only a few ever exist; bounded all the same, should a caller ever build them.
+@functools.lru_cache(maxsize=16)
 def _flagged_users(flag_template: str) -> ReusableSelect[User]:
-    select = _FLAGGED_USERS.get(flag_template)
-    if select is None:
-        select = ReusableSelect(
-            User,
-            lambda ids, flag_value: User.select(
-                *_USER_COLUMNS, QueryString(flag_template, flag_value)
-            ).where(User.id.is_in(ids)),
-        )
-        _FLAGGED_USERS[flag_template] = select
-    return select
+    return ReusableSelect(
+        User,
+        lambda ids, flag_value: User.select(
+            *_USER_COLUMNS, QueryString(flag_template, flag_value)
+        ).where(User.id.is_in(ids)),
+    )
 
 
 async def get_user(user_id: uuid.UUID) -> UserRecord | None:

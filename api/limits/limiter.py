@@ -132,9 +132,9 @@ class Limiter:
 
     async def refund(self, decision: LimitDecision, cost: int) -> None:
         """Give ``cost`` points back to the window ``decision`` charged (e.g. down to a
-        query's actual cost), never below zero in either of the product's stores: a refund
-        after the window moved on gives nothing extra. Best effort: store trouble is
-        logged, never raised."""
+        query's actual cost), never below zero in either of the product's stores (after
+        a window boundary, from the new window). Best effort: store trouble is logged,
+        never raised."""
         if cost <= 0 or not decision.allowed or not self.config.enabled:
             return
         item = self.config.policies[decision.limit_class].item

@@ -79,8 +79,9 @@ class MemoryWindowStore:
         return acquired, window
 
     def refund(self, key: str, expiry: int, amount: int) -> int:
-        """Give back up to ``amount`` to ``key``'s current window, never below zero (a
-        refund arriving after the window moved on gives nothing); returns how much."""
+        """Give back up to ``amount`` to ``key``'s current window, never below zero;
+        returns how much. As with the Redis script, a refund arriving after the window
+        moved on is taken from the new window (at most ``amount``, once per decision)."""
         _, current_key = _window_keys(key, expiry, self._clock())
         counter = self._counters.get(current_key)
         if counter is None or counter[1] <= self._clock():

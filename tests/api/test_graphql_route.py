@@ -43,11 +43,15 @@ async def test_a_request_resolves_its_dependencies_one_at_a_time(
 
 
 def test_a_websocket_upgrade_to_graphql_is_refused(settings: Settings) -> None:
-    """No subscriptions, so no WebSocket route: the upgrade is refused, whatever protocol."""
+    """No subscriptions, so no WebSocket route: the handshake itself is refused, whatever
+    protocol (a route that accepted and then closed would let the body below run)."""
+    accepted: list[str] = []
     with TestClient(app=create_app(settings)) as client:
         for protocol in ("graphql-transport-ws", "graphql-ws"):
             with (
                 pytest.raises(WebSocketDisconnect),
-                client.websocket_connect("/graphql", subprotocols=[protocol]) as socket,
+                client.websocket_connect("/graphql", subprotocols=[protocol]),
             ):
-                socket.receive_json()
+                accepted.append(protocol)
+
+    assert accepted == []

@@ -21,6 +21,9 @@ SEALED = "v1.3f9a0c1d2e4b5a69.QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo"
     ("text", "kept", "gone"),
     [
         ("login failed for jane.doe+x@example.co.uk", "login failed for", "jane.doe"),
+        # One address right after another (a URL-encoded list): both go.
+        ("to=alice@example.org%20bob@example.org", "to=", "bob@"),
+        ("to=alice@example.org+carol@example.org", "to=", "carol@"),
         (f"Authorization: Bearer {API_KEY}", "odk_0123456789ab_", "SSSSSSSS"),
         (f"key {API_KEY} revoked", "odk_0123456789ab_", "SSSSSSSS"),
         (f"stored {SEALED}", "stored", "QUJDREVGR0hJSktM"),

@@ -88,6 +88,32 @@ async def test_login_sets_an_httponly_cookie_and_me_follows_it(
     assert me.json()["data"]["me"]["id"] == str(user.id)
 
 
+async def test_no_session_cookie_stays_on_the_shared_controller(
+    app: OpenDeskApp,
+    local: Identity,
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    """Strawberry's handler keeps its ``response`` argument on the controller, which
+    every request shares; the answer that set the session cookie must not be it."""
+    user = await user_with_password(local)
+    await _gql(client, LOGIN, email=user.email, password=PASSWORD)
+    token = client.cookies.get(PLAIN_COOKIE)
+    assert token
+
+    # The controller instance: what its route handlers' methods are bound to.
+    controllers = {
+        getattr(handler.fn, "__self__", None)
+        for route in app.litestar.routes
+        if route.path == "/graphql"
+        for handler in getattr(route, "route_handlers", ())
+    } - {None}
+    kept = [getattr(controller, "temporal_response", None) for controller in controllers]
+    assert any(response is not None for response in kept)  # the handler did keep one
+    for response in kept:
+        assert token not in repr(getattr(response, "cookies", None))
+        assert token not in repr(getattr(response, "headers", None))
+
+
 async def test_logout_kills_the_server_side_session(
     app: OpenDeskApp,
     local: Identity,

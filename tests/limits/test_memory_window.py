@@ -56,7 +56,7 @@ def test_a_refund_gives_back_at_most_what_the_current_window_holds() -> None:
 
     assert store.refund("k", EXPIRY, 3) == 3
     assert store.refund("k", EXPIRY, 5) == 1  # only 1 left to give
-    clock.now += EXPIRY  # the window moved on: its points are no longer "current"
+    clock.now += EXPIRY  # the window moved on; the new one holds nothing to give back
     assert store.refund("k", EXPIRY, 5) == 0
 
     acquired, window = store.acquire_with_window("k", 10, EXPIRY, 10)
