@@ -65,13 +65,13 @@ _PATTERNS: Final = (
     # The part before the payload is bounded: unbounded, every "v1." in a long run of
     # them rescanned the rest of the run (quadratic time in the length of a log field).
     (re.compile(r"\b[vw]1\.[A-Za-z0-9._-]{0,64}?[A-Za-z0-9_-]{20,}"), REDACTED),
-    # A local part of any length where one can start, else of at most 64 characters (an
-    # address right after another one, "a@b.org%20c@d.org"): tried from every position
-    # of a long run of local-part characters, an unbounded scan for "@" was quadratic in
-    # the run's length.
+    # A local part of any length where one can start; else, after a separator, of at
+    # most 64 characters (an address right after another one, "a@b.org%20c@d.org",
+    # whose run the first match took part of). Tried from every position of a long run
+    # of local-part characters, an unbounded scan for "@" was quadratic in its length.
     (
         re.compile(
-            r"(?:(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+|[A-Za-z0-9._%+-]{1,64})"
+            r"(?:(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+|(?<![A-Za-z0-9])[A-Za-z0-9._%+-]{1,64})"
             r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
         ),
         "[email]",
