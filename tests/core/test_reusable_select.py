@@ -11,10 +11,17 @@ import pytest
 from piccolo.query import Select
 from piccolo.querystring import QueryString
 
+from accounts.services.users import (
+    _USER_COLUMNS,
+    users_with_sealed_contact_and_flag,
+    users_with_sealed_contact_by_ids,
+)
 from accounts.tables import User
 from core.reusable_select import ReusableSelect
+from desk.tables import Ticket
+from permissions.relations import ASSIGNED_FLAG, assigned_requester_column
 from permissions.roles import Role
-from tests.factories import make_organisation, make_user
+from tests.factories import make_organisation, make_ticket, make_user, principal_of
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -116,3 +123,29 @@ async def test_braces_in_values_stay_values_and_braces_in_the_sql_text_are_refus
     assert await by_name.run(name="{} {0} {{name}}") == [{"id": user.id}]
     with pytest.raises(ValueError, match="cannot contain braces"):
         await with_braces.run(name="{} {0} {{name}}")
+
+
+async def test_the_products_users_queries_read_every_column_as_piccolo_did() -> None:
+    """The users queries behind every request, column for column (timestamps, sealed
+    contact bytes, choices, booleans, the ASSIGNED flag) against the Piccolo selects they
+    replaced, on this run's backend."""
+    organisation = await make_organisation()
+    agent = await make_user(Role.agent, organisation)
+    customers = [await make_user(Role.customer, organisation) for _ in range(3)]
+    ticket = await make_ticket(customers[0])
+    await Ticket.update({Ticket.assignee: agent.id}).where(Ticket.id == ticket.id)
+    ids = [customer.id for customer in customers] + [uuid.uuid4()]
+    flag = assigned_requester_column(principal_of(agent))
+    assert flag is not None
+
+    plain = await User.select(*_USER_COLUMNS).where(User.id.is_in(ids))
+    flagged = await User.select(*_USER_COLUMNS, flag).where(User.id.is_in(ids))
+    records = await users_with_sealed_contact_by_ids(ids)
+    flagged_records, assigned = await users_with_sealed_contact_and_flag(ids, flag, ASSIGNED_FLAG)
+
+    expected = {row["id"]: row for row in plain}
+    assert set(records) == set(expected) == {customer.id for customer in customers}
+    for user_id, record in records.items():
+        assert record == type(record).with_sealed_contact(expected[user_id])
+        assert flagged_records[user_id] == record
+    assert assigned == {row["id"] for row in flagged if row[ASSIGNED_FLAG]} == {customers[0].id}
