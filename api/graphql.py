@@ -7,11 +7,11 @@ from typing import Any, ClassVar
 
 import strawberry
 from graphql import GraphQLError
-from litestar import Request, Response
+from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTasks
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, NotFoundException, ValidationException
+from litestar.status_codes import HTTP_200_OK
 from litestar.types import Dependencies
 from strawberry.http import GraphQLRequestData
 from strawberry.litestar import make_graphql_controller
@@ -72,24 +72,6 @@ async def build_context(request: Request[Any, Any, Any], state: State) -> Reques
     )
 
 
-async def _no_custom_context() -> None:
-    return None
-
-
-# Parameters typed Any: Litestar would otherwise validate (and for a dataclass, rebuild)
-# the value it passes in. Each takes the previous dependency only to be resolved after it
-# (see the controller's dependencies).
-def _unused_response(context: Any) -> Response[Any]:
-    """What Strawberry's handler keeps on the shared controller (``temporal_response``)
-    and never reads here: a fresh empty one, so that the real sub-response, which may
-    set a session cookie, is not left on the controller after its request."""
-    return _new_response()
-
-
-def _no_root_value(response: Any) -> None:
-    return None
-
-
 def graphql_controller(
     schema: strawberry.Schema,
     settings: Settings,
@@ -101,6 +83,8 @@ def graphql_controller(
     ``gate``: the persisted-operation gate (api.persisted), loaded at start-up."""
     limits = time_limits(guards)
     batch = batch_limit(guards)
+    # The module's function as it is now (the benchmark wraps it before building the app).
+    make_context = build_context
     base = make_graphql_controller(
         schema,
         path="/graphql",
@@ -114,17 +98,28 @@ def graphql_controller(
     )
 
     class OpenDeskGraphQLController(base):  # type: ignore[valid-type,misc]
-        dependencies: ClassVar[Dependencies] = {
-            **base.dependencies,
-            "custom_context": Provide(_no_custom_context),
-            "context": Provide(build_context),
-            # Strawberry's own providers of these two are independent of the context, so
-            # Litestar would resolve the three together in an anyio task group (three
-            # tasks per request) and build the Response in a worker thread
-            # (sync_to_thread=True). Chained after the context, each is resolved inline.
-            "response": Provide(_unused_response, sync_to_thread=False),
-            "root_value": Provide(_no_root_value, sync_to_thread=False),
-        }
+        # No dependencies: Strawberry's handlers take the context, root value and response
+        # from Litestar's dependency injection (a signature model parsed, four providers
+        # resolved per request); ours build the context directly. There is no root value,
+        # and the response a resolver may change (cookies, headers) is the one
+        # build_context keeps on the request (get_sub_response).
+        dependencies: ClassVar[Dependencies] = {}
+
+        @post(status_code=HTTP_200_OK)
+        async def handle_http_post(self, request: Request[Any, Any, Any]) -> Response[Any]:
+            context = await make_context(request, request.app.state)
+            response: Response[Any] = await self.execute_request(
+                request=request, context=context, root_value=None
+            )
+            return response
+
+        @get(raises=[ValidationException, NotFoundException])
+        async def handle_http_get(self, request: Request[Any, Any, Any]) -> Response[Any]:
+            context = await make_context(request, request.app.state)
+            response: Response[Any] = await self.execute_request(
+                request=request, context=context, root_value=None
+            )
+            return response
 
         # No subscriptions, so no WebSocket route: Strawberry's controller registers one
         # even with no protocols; without it an upgrade to /graphql is refused by routing.

@@ -117,9 +117,12 @@ def stub_guards() -> None:
 
     import schema.build
     from schema.guards.budget import CostBudget
+    from schema.guards.chain import GuardChain
 
-    def budget_only(config: Any) -> list[Any]:
-        return [partial(CostBudget, max_page_size=config.max_page_size)]
+    def budget_only(config: Any, *, before: Any = (), after: Any = ()) -> list[Any]:
+        # The schema's other extensions that share the chain stay (schema.build).
+        budget = partial(CostBudget, max_page_size=config.max_page_size)
+        return [partial(GuardChain, parts=[*before, budget, *after])]
 
     setattr(schema.build, "build_guard_extensions", budget_only)  # noqa: B010
 

@@ -88,14 +88,20 @@ class OpenDeskSchema(strawberry.Schema):
 
 def build_schema(config: SchemaConfig) -> OpenDeskSchema:
     extensions: list[Callable[[], SchemaExtension]] = [
-        MaskUnexpectedErrors,
         # Guards before the caches: a document is size-checked before it is parsed (or
         # looked up), and refused documents are never validated (nor their results cached).
-        *build_guard_extensions(config.guards()),
-        OneAuthenticationPerRequest,
-        # After the guards (a cheaper refusal wins), before execution: refuses a mutation
-        # selecting fields the principal can never see, so its resolver never runs.
-        FieldPolicyGate,
+        *build_guard_extensions(
+            config.guards(),
+            # Outermost: it sees the final result of everything after it.
+            before=[MaskUnexpectedErrors],
+            after=[
+                OneAuthenticationPerRequest,
+                # After the guards (a cheaper refusal wins), before execution: refuses a
+                # mutation selecting fields the principal can never see, so its resolver
+                # never runs.
+                FieldPolicyGate,
+            ],
+        ),
         # Factories: a fresh extension per request; the caches themselves are shared.
         partial(ParseStep, parsed=ParsedDocuments(config.cache_size)),
         lambda: ValidationCacheAfterGuards(maxsize=config.cache_size),

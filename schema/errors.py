@@ -64,6 +64,14 @@ class MaskUnexpectedErrors(MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=_is_unexpected, error_message="Internal server error.")
 
+    def _process_result(self, result: object) -> None:
+        # The parent asks isinstance(result, <runtime-checkable Protocol>), which on Python
+        # 3.11 walks the protocol's attributes on every call: ~1.5 % of a cached `me`
+        # request. Every result reaching here has ``errors`` or is skipped the same way.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         error_id = uuid.uuid4().hex
         log.error(

@@ -14,8 +14,10 @@ address. Without a rate limiter in the context (tests, tools) the extension does
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from graphql import ExecutionResult, GraphQLError
@@ -123,11 +125,13 @@ def _report(context: Any, remaining: int, reset_at: float) -> None:
     extensions = context_value(context, "cost_extensions")
     if isinstance(extensions, MutableMapping):
         extensions["budgetRemaining"] = remaining
-        extensions["resetAt"] = (
-            datetime.fromtimestamp(reset_at, UTC)
-            .isoformat(timespec="seconds")
-            .replace("+00:00", "Z")
-        )
+        extensions["resetAt"] = _iso_utc(math.floor(reset_at))
+
+
+@lru_cache(maxsize=64)
+def _iso_utc(second: int) -> str:
+    """``2026-12-03T13:00:00Z``; cached: nearly every answer in a window shares its reset."""
+    return datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _set_retry_after(context: Any, retry_after: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from strawberry.extensions import SchemaExtension
@@ -22,8 +22,18 @@ from schema.guards.time_limit import ExecutionTimeLimit, TimeLimits
 GuardExtension = type[SchemaExtension] | Callable[[], SchemaExtension]
 
 
-def build_guard_extensions(config: GuardsConfig) -> list[GuardExtension]:
+def build_guard_extensions(
+    config: GuardsConfig,
+    *,
+    before: Sequence[GuardExtension] = (),
+    after: Sequence[GuardExtension] = (),
+) -> list[GuardExtension]:
     """Extensions for ``strawberry.Schema(extensions=...)``, cheapest refusal first.
+
+    ``before`` and ``after``: the schema's extensions that sit right before and after
+    the guards (error masking; the per-request authentication and field-policy gates),
+    run in the same chain so strawberry wraps one extension's hooks instead of several;
+    the order is the same as if each were its own extension.
 
     One :class:`GuardChain` factory: strawberry builds a fresh chain (and fresh guards)
     per request, and the cost extension keeps per-request state. Put them before a
@@ -57,7 +67,7 @@ def build_guard_extensions(config: GuardsConfig) -> list[GuardExtension]:
     extensions.append(ErrorCodes)
     extensions.append(partial(ExecutionTimeLimit, limits=time_limits(config)))
     # One extension for strawberry, running the guards in this order (schema.guards.chain).
-    return [partial(GuardChain, parts=extensions)]
+    return [partial(GuardChain, parts=[*before, *extensions, *after])]
 
 
 def time_limits(config: GuardsConfig) -> TimeLimits:

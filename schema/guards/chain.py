@@ -1,4 +1,5 @@
-"""All the guards as one strawberry extension.
+"""All the guards as one strawberry extension (with the schema's error masking before
+them and its authentication and field-policy gates after them: schema.build).
 
 strawberry wraps every hook of every extension, per request, in a context manager it
 builds on the spot (``get_hook``: an ``inspect`` check, a bound method, a
