@@ -18,6 +18,7 @@ from strawberry.litestar import make_graphql_controller
 from strawberry.types import ExecutionResult
 
 from api.edge import REQUEST_ID_STATE_KEY, client_ip_from_scope
+from api.edge._asgi import scope_state
 from api.graphiql import graphiql_response, may_see_graphiql
 from api.identity import ResponseSessionCookie, authenticate, session_token
 from api.json_codec import decode_request_json, encode_response_json
@@ -46,18 +47,20 @@ async def build_context(request: Request[Any, Any, Any], state: State) -> Reques
     resources: Resources = state.resources
     response = _new_response()
     # Kept on the request, not the controller: the controller instance is shared by
-    # concurrent requests, so per-request state must not live on it.
-    request.state[_SUB_RESPONSE_KEY] = response
+    # concurrent requests, so per-request state must not live on it. The scope's state
+    # dict itself: Litestar's ``request.state`` builds a wrapper object on every access.
+    request_state = scope_state(request.scope)
+    request_state[_SUB_RESPONSE_KEY] = response
     client_ip = client_ip_from_scope(request.scope)
     principal = await authenticate(request, settings, resources.identity, client_ip)
-    request.state[_PRINCIPAL_KEY] = principal  # for the GraphiQL decision
+    request_state[_PRINCIPAL_KEY] = principal  # for the GraphiQL decision
     rate_limiting: RateLimiting = state.rate_limiting
     # Raises PrincipalRateLimited (answered 429) before the request does any more work.
     await enforce_principal_limit(rate_limiting.limiter, principal, client_ip, request.scope)
     return RequestContext.for_principal(
         principal,
         client_ip=client_ip,
-        request_id=request.scope["state"].get(REQUEST_ID_STATE_KEY),
+        request_id=request_state.get(REQUEST_ID_STATE_KEY),
         max_page_size=settings.max_page_size,
         # Production: introspection only for those GraphiQL serves (admins and auditors
         # signed in with MFA); development schemas open it to everyone anyway.
@@ -132,7 +135,7 @@ def graphql_controller(
             return encode_response_json(data)
 
         async def get_sub_response(self, request: Request[Any, Any, Any]) -> Response[Any]:
-            response: Response[Any] = request.state[_SUB_RESPONSE_KEY]
+            response: Response[Any] = scope_state(request.scope)[_SUB_RESPONSE_KEY]
             return response
 
         async def execute_operation(
@@ -208,6 +211,6 @@ def graphql_controller(
 
         async def render_graphql_ide(self, request: Request[Any, Any, Any]) -> Response[str]:
             # Only after build_context authenticated the request; 404 for everyone else.
-            return graphiql_response(settings, request.state[_PRINCIPAL_KEY])
+            return graphiql_response(settings, scope_state(request.scope)[_PRINCIPAL_KEY])
 
     return OpenDeskGraphQLController
