@@ -48,7 +48,7 @@ class LargeBodyLaneConfig:
     concurrency: int = 1
     queue: int = 32
     max_wait_seconds: float = 5.0
-    duty_cycle: float = 0.25
+    duty_cycle: float = 0.1
     max_rest_seconds: float = 0.25
 
     def __post_init__(self) -> None:
