@@ -92,7 +92,8 @@ def build_schema(config: SchemaConfig) -> OpenDeskSchema:
         # looked up), and refused documents are never validated (nor their results cached).
         *build_guard_extensions(
             config.guards(),
-            # Outermost: it sees the final result of everything after it.
+            # Outermost: it sees the final result of everything after it. The chain runs
+            # no on_stream_result hook: incremental delivery (@defer/@stream) stays off.
             before=[MaskUnexpectedErrors],
             after=[
                 OneAuthenticationPerRequest,
