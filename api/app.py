@@ -113,7 +113,13 @@ def create_app(settings: Settings) -> OpenDeskApp:
         # The allowlist is loaded (and its documents prepared) before the first request,
         # and kept fresh in the background while the app runs.
         on_startup=[resources.open, persisted.start, privacy_runner.start],
-        on_shutdown=[privacy_runner.stop, persisted.stop, resources.close],
+        # Refunds waiting for a batch go to Redis before its connections close.
+        on_shutdown=[
+            privacy_runner.stop,
+            persisted.stop,
+            rate_limiting.limiter.flush_refunds,
+            resources.close,
+        ],
         request_max_body_size=MAX_JSON_BODY_BYTES,
         # Multipart is parsed on the upload route only: operations, map and one file.
         multipart_form_part_limit=MULTIPART_PART_LIMIT,

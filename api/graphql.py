@@ -22,7 +22,7 @@ from api.edge._asgi import scope_state
 from api.graphiql import graphiql_response, may_see_graphiql
 from api.identity import ResponseSessionCookie, authenticate, session_token
 from api.json_codec import decode_request_json, encode_response_json
-from api.limits import RateLimiting, enforce_principal_limit
+from api.limits import RateLimiting, charge_principal, request_charges
 from api.persisted import PersistedOperationsGate
 from api.resources import Resources
 from api.settings import Settings
@@ -55,8 +55,10 @@ async def build_context(request: Request[Any, Any, Any], state: State) -> Reques
     principal = await authenticate(request, settings, resources.identity, client_ip)
     request_state[_PRINCIPAL_KEY] = principal  # for the GraphiQL decision
     rate_limiting: RateLimiting = state.rate_limiting
-    # Raises PrincipalRateLimited (answered 429) before the request does any more work.
-    await enforce_principal_limit(rate_limiting.limiter, principal, client_ip, request.scope)
+    limiter = rate_limiting.limiter
+    # Owed, and settled with the query's cost before execution (schema/guards/budget.py);
+    # raises PrincipalRateLimited (answered 429) if already known to be over the limit.
+    charge_principal(limiter, principal, client_ip, request.scope)
     return RequestContext.for_principal(
         principal,
         client_ip=client_ip,
@@ -66,7 +68,8 @@ async def build_context(request: Request[Any, Any, Any], state: State) -> Reques
         # signed in with MFA); development schemas open it to everyone anyway.
         introspection_allowed=may_see_graphiql(settings, principal),
         http_response=response,
-        rate_limiter=rate_limiting.limiter,
+        rate_limiter=limiter,
+        rate_limit_charges=request_charges(request.scope, limiter),
         identity=resources.identity,
         session_token=session_token(request, settings),
         user_agent=request.headers.get("user-agent", ""),

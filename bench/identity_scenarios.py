@@ -127,10 +127,23 @@ def limiter_overhead(bench: Bench) -> list[Figure]:
                 timings["on"],
             )
             calls.notes.append(
-                "the Limiter calls of one signed-in request, one after another: edge "
-                "per-address hit, per-user hit, cost hit and refund (limits out of reach)"
+                "the Limiter calls of one signed-in request: per-address, per-user and "
+                "cost charges in one batch, then the refund (limits out of reach)"
             )
-            figures.append(calls)
+            batched = Figure(
+                f"limiter calls, one batch vs one call each ({storage})",
+                "time per request",
+                "µs",
+                "one call per limit",
+                "one batch",
+                timings["separate"],
+                timings["on"],
+            )
+            batched.notes.append(
+                "the same charges and refund: one hit_many call (refund carried by the next "
+                "batch) vs one call per limit and a refund call (four store round trips)"
+            )
+            figures.extend((calls, batched))
         finally:
             if storage == "Redis":
                 removed = sum(delete_redis_prefix(BENCH_REDIS_URL, p) for p in prefixes.values())

@@ -3,9 +3,10 @@
 Run as ``python -m bench.limiter_timing RUNS [REDIS_URL PREFIX]`` (the bench pins it
 with ``taskset``); prints one JSON line of microseconds per request-equivalent for each
 run: the calls one signed-in GraphQL request makes on :class:`api.limits.Limiter` —
-the edge's per-address hit, the per-user hit, the cost-budget hit and its refund —
+the per-address, per-user and cost-budget charges in one batch, then the refund —
 with limits out of reach, in process memory or, given a Redis URL, in Redis. Runs
-alternate the order (AB, BA, …).
+alternate the order (off, on, separate; then reversed). ``separate`` makes the same
+charges one call each (the product before the batch: four round trips to Redis).
 """
 
 from __future__ import annotations
@@ -17,20 +18,30 @@ import time
 
 from redis.asyncio import Redis
 
-from api.limits import LimitClass, Limiter, rate_limit_config
+from api.limits import Charge, LimitClass, Limiter, rate_limit_config
 from api.limits.setup import shared_storage
 from api.settings import load_settings
 
 REQUESTS_PER_RUN = 500
 
 
-async def _run(limiter: Limiter) -> float:
+CHARGES = (
+    Charge(LimitClass.IP, "ip:127.0.0.1"),
+    Charge(LimitClass.USER, "user:bench"),
+    Charge(LimitClass.COST, "user:bench", 10),
+)
+
+
+async def _run(limiter: Limiter, *, separate: bool = False) -> float:
     began = time.perf_counter()
     for _ in range(REQUESTS_PER_RUN):
-        await limiter.hit(LimitClass.IP, key="ip:127.0.0.1")
-        await limiter.hit(LimitClass.USER, key="user:bench")
-        decision = await limiter.hit(LimitClass.COST, key="user:bench", cost=10)
-        await limiter.refund(decision, 5)
+        if separate:
+            decisions = [await limiter.hit_many([charge]) for charge in CHARGES][-1]
+        else:
+            decisions = await limiter.hit_many(CHARGES)
+        await limiter.refund(decisions[-1], 5)
+        if separate:
+            await limiter.flush_refunds()  # the refund as its own round trip
     return (time.perf_counter() - began) / REQUESTS_PER_RUN * 1e6
 
 
@@ -52,14 +63,16 @@ async def measure(runs: int, redis_url: str | None, prefix: str) -> dict[str, li
             else None
         )
         limiters["on" if enabled else "off"] = Limiter(rate_limit_config(settings), storage)
-    timings: dict[str, list[float]] = {"off": [], "on": []}
+    timings: dict[str, list[float]] = {"off": [], "on": [], "separate": []}
+    modes = [("off", False), ("on", False), ("separate", True)]
     try:
-        for limiter in limiters.values():
-            await _run(limiter)  # warm-up
-        names = list(limiters)
+        for name, separate in modes:
+            await _run(limiters[name if name == "off" else "on"], separate=separate)  # warm-up
         for index in range(runs):
-            for name in names if index % 2 == 0 else names[::-1]:
-                timings[name].append(await _run(limiters[name]))
+            for name, separate in modes if index % 2 == 0 else modes[::-1]:
+                limiter = limiters["off" if name == "off" else "on"]
+                timings[name].append(await _run(limiter, separate=separate))
+            await limiters["on"].flush_refunds()
     finally:
         if redis is not None:
             # This run's keys only (its own prefix).

@@ -11,7 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 from accounts.services.identity import Identity
 from desk.services.attachments import AttachmentPolicy
 from permissions.principal import ANONYMOUS, Principal
-from schema.guards.budget import RateLimiter
+from schema.guards.budget import ChargeSettler, RateLimiter
 from schema.loaders import Loaders
 
 
@@ -40,6 +40,9 @@ class RequestContext:
     field_policy: Any = None
     # The process's rate limiter (api.limits.Limiter), for per-action limits in resolvers.
     rate_limiter: RateLimiter | None = None
+    # What the request owes the limiter (api.limits.RequestCharges), settled with the
+    # query's cost by CostBudget in one store round trip.
+    rate_limit_charges: ChargeSettler | None = None
     # Merged into extensions.cost by CostLimit (the budget writes budgetRemaining, resetAt).
     cost_extensions: dict[str, Any] = field(default_factory=dict)
     # Identity services and the browser session this request came with (if any).

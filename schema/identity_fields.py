@@ -54,10 +54,10 @@ async def _limit(context: RequestContext, limit_class: str, subject: str | None 
     if subject is not None:
         # Pseudonymised: the shared store must not hold emails in clear.
         keys.append(f"subject:{hashlib.sha256(subject.encode()).hexdigest()[:32]}")
-    for key in keys:
-        decision = await limiter.hit(limit_class, key=key)
-        if not decision.allowed:
-            raise RateLimited(decision.retry_after)
+    # One store round trip for both; the first refusal ends it (nothing after it counted).
+    decisions = await limiter.hit_each(limit_class, keys=keys)
+    if not decisions[-1].allowed:
+        raise RateLimited(decisions[-1].retry_after)
 
 
 def _page(first: int) -> None:

@@ -5,10 +5,13 @@ IP is resolved and before the body is read. Order per request:
 
 1. allowlisted clients pass untouched (never blocked, never limited);
 2. blocked clients get 403 ``FORBIDDEN`` — the body is not read, nothing else runs;
-3. the per-IP limit: over it, 429 ``RATE_LIMITED`` with ``Retry-After``;
-4. every other answer gets ``RateLimit-Policy`` / ``RateLimit`` headers for the per-IP
-   limit plus any limit recorded later in the request (:func:`record_decision`, e.g.
-   the per-user limit once the principal is known).
+3. the per-IP limit: a client this process knows to be over it gets 429
+   ``RATE_LIMITED`` with ``Retry-After`` at once, no I/O; any other owes one request
+   (:mod:`api.limits.request_charges`), settled together with the request's other
+   charges in one store round trip — at the latest when the answer starts, which is
+   then replaced by the 429 if the request was over a per-request limit;
+4. every other answer gets ``RateLimit-Policy`` / ``RateLimit`` headers for every limit
+   decided for the request (address, principal, cost; :func:`record_decision`).
 
 Clients without an IP address (Unix-socket peers, test clients: all
 ``UNKNOWN_CLIENT_IP``) are not limited per IP: they cannot be told apart, and one
@@ -19,7 +22,7 @@ still apply to them.
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import Any
 
 from api.edge import UNKNOWN_CLIENT_IP, client_ip_from_scope
 from api.edge._asgi import ASGIApp, Message, Receive, Scope, Send, scope_state
@@ -27,10 +30,9 @@ from api.limits.config import LimitClass
 from api.limits.headers import rate_limit_headers
 from api.limits.ip_blocks import IpBlockList
 from api.limits.limiter import LimitDecision, Limiter
+from api.limits.request_charges import DECISIONS_STATE_KEY, request_charges
 
 __all__ = ("DECISIONS_STATE_KEY", "RateLimitMiddleware", "record_decision", "send_rate_limited")
-
-DECISIONS_STATE_KEY: Final = "rate_limit_decisions"
 
 
 def record_decision(scope: Any, decision: LimitDecision) -> None:
@@ -60,20 +62,40 @@ class RateLimitMiddleware:
         if known and await self.ip_blocks.is_blocked(address):
             await _send_json(send, 403, "Forbidden.", {"code": "FORBIDDEN"}, [])
             return
-        decisions: list[LimitDecision] = scope_state(scope).setdefault(DECISIONS_STATE_KEY, [])
+        charges = request_charges(scope, self.limiter)
+        decisions = charges.decisions
         if known and config.enabled:
-            decision = await self.limiter.hit(LimitClass.IP, key=config.client_key(address))
-            decisions.append(decision)
-            if not decision.allowed:
+            refused = charges.add(LimitClass.IP, config.client_key(address))
+            if refused is not None:
                 await send_rate_limited(send, decisions)
                 return
+        replaced = False
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and decisions:
-                message["headers"] = [*message.get("headers", ()), *rate_limit_headers(decisions)]
+            nonlocal replaced
+            if replaced:  # the route's own answer, after the 429 that replaced it
+                return
+            if message["type"] == "http.response.start":
+                if charges.owed:
+                    await charges.settle()
+                if charges.refusal is not None:
+                    replaced = True
+                    await send_rate_limited(send, decisions)
+                    return
+                if decisions:
+                    message["headers"] = [
+                        *message.get("headers", ()),
+                        *rate_limit_headers(decisions),
+                    ]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            # No answer started (the app failed, or the client went away first): what the
+            # request owes is still charged, so hanging up early saves a client nothing.
+            if charges.owed:
+                await charges.settle()
 
 
 async def send_rate_limited(send: Send, decisions: list[LimitDecision]) -> None:

@@ -1,8 +1,10 @@
 """Per-principal request limits: per user, and per partner API key (its own limit).
 
-Applied once the principal is known (when the GraphQL context is built); anonymous
-callers are covered by the per-IP limit at the edge. A refusal is HTTP 429 with the
-same body and headers as the per-IP refusal.
+Applied once the principal is known; anonymous callers are covered by the per-IP limit
+at the edge. The GraphQL context owes the request (:func:`charge_principal`, settled with
+the query's cost in one store round trip); plain routes settle it before they act
+(:func:`enforce_principal_limit`). A refusal is HTTP 429 with the same body and headers
+as the per-IP refusal.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from litestar import Request, Response
 from api.edge import IPAddress
 from api.limits.config import LimitClass
 from api.limits.limiter import LimitDecision, Limiter
-from api.limits.middleware import record_decision
+from api.limits.request_charges import request_charges
 from permissions.principal import Principal
 
 __all__ = (
     "PrincipalRateLimited",
+    "charge_principal",
     "enforce_principal_limit",
     "principal_limit_key",
     "rate_limited_response",
@@ -42,22 +45,35 @@ def principal_limit_key(principal: Principal) -> tuple[LimitClass, str] | None:
     return None
 
 
-async def enforce_principal_limit(
+def charge_principal(
     limiter: Limiter, principal: Principal, client_ip: IPAddress, scope: Any
 ) -> None:
-    """Count one request for ``principal``; raises PrincipalRateLimited when over.
-
-    Allowlisted client addresses are never limited. The decision is recorded on the
-    request, so its ``RateLimit`` headers go out with the answer.
+    """Owe one request for ``principal`` (settled later with the request's other charges);
+    raises PrincipalRateLimited at once, with no I/O, when this process already knows the
+    principal is over its limit. Allowlisted client addresses are never limited.
     """
     target = principal_limit_key(principal)
     if target is None or limiter.config.is_allowlisted(client_ip):
         return
-    limit_class, key = target
-    decision = await limiter.hit(limit_class, key=key)
-    record_decision(scope, decision)
-    if not decision.allowed:
-        raise PrincipalRateLimited(decision)
+    refused = request_charges(scope, limiter).add(*target)
+    if refused is not None:
+        raise PrincipalRateLimited(refused)
+
+
+async def enforce_principal_limit(
+    limiter: Limiter, principal: Principal, client_ip: IPAddress, scope: Any
+) -> None:
+    """Count one request for ``principal`` now, with whatever else the request owes (one
+    store round trip); raises PrincipalRateLimited when the request is over a limit.
+
+    The decisions are recorded on the request, so their ``RateLimit`` headers go out
+    with the answer.
+    """
+    charge_principal(limiter, principal, client_ip, scope)
+    charges = request_charges(scope, limiter)
+    await charges.settle()
+    if charges.refusal is not None:
+        raise PrincipalRateLimited(charges.refusal)
 
 
 def rate_limited_response(

@@ -2,8 +2,11 @@
 
 Placed after :class:`~schema.guards.cost.CostLimit`. Before execution it charges the
 request's static cost (:func:`requested_cost`, at least 1 point) to the principal's
-budget through the context's rate limiter; over budget, nothing executes and the result
-is one ``RATE_LIMITED`` error with ``retryAfter`` (and a ``Retry-After`` header). After
+budget: together with the request's other limits (the context's
+``rate_limit_charges``, one store round trip) or, without those, through the context's
+rate limiter. Over budget, nothing executes and the result is one ``RATE_LIMITED`` error
+with ``retryAfter`` (and a ``Retry-After`` header); a request over one of its
+per-request limits executes nothing either (the HTTP layer answers it 429). After
 execution it refunds the difference down to the actual cost (objects in the response,
 at least 1). ``extensions.cost`` then carries ``budgetRemaining`` and ``resetAt``
 (ISO 8601, UTC) through the context's ``cost_extensions`` hook.
@@ -15,7 +18,7 @@ address. Without a rate limiter in the context (tests, tools) the extension does
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, MutableMapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
@@ -26,7 +29,7 @@ from strawberry.extensions import SchemaExtension
 from schema.guards.context import context_value
 from schema.guards.cost import CostRefusal, count_objects, requested_cost
 
-__all__ = ("CostBudget", "LimitDecisionView", "RateLimiter", "budget_key")
+__all__ = ("ChargeSettler", "CostBudget", "LimitDecisionView", "RateLimiter", "budget_key")
 
 RATE_LIMITED = "RATE_LIMITED"
 COST_CLASS = "cost"
@@ -54,9 +57,22 @@ class RateLimiter(Protocol):
 
     async def hit(self, limit_class: str, *, key: str, cost: int = 1) -> Any: ...
 
+    async def hit_each(self, limit_class: str, *, keys: Sequence[str]) -> list[Any]:
+        """One point per key, in one store round trip, stopping at the first refusal."""
+        ...
+
     async def refund(self, decision: Any, cost: int) -> None: ...
 
     def client_key(self, address: Any) -> str: ...
+
+
+class ChargeSettler(Protocol):
+    """What a request owes the limiter (implemented by ``api.limits.RequestCharges``)."""
+
+    async def settle_with(self, limit_class: str, key: str, cost: int) -> Any:
+        """The decision for this charge, made with everything the request owes in one
+        store round trip; None when the request itself is over one of its limits."""
+        ...
 
 
 def budget_key(context: Any, limiter: RateLimiter) -> str | None:
@@ -92,7 +108,18 @@ class CostBudget(SchemaExtension):
         except CostRefusal:  # CostLimit reports it; nothing to charge
             yield
             return
-        decision = await limiter.hit(COST_CLASS, key=key, cost=charged)
+        owed: ChargeSettler | None = context_value(context, "rate_limit_charges")
+        if owed is None:
+            decision = await limiter.hit(COST_CLASS, key=key, cost=charged)
+        else:
+            decision = await owed.settle_with(COST_CLASS, key, charged)
+        if decision is None:  # over a per-request limit: answered 429 by the HTTP layer
+            execution_context.result = ExecutionResult(
+                data=None,
+                errors=[GraphQLError("Too many requests.", extensions={"code": RATE_LIMITED})],
+            )
+            yield
+            return
         if not decision.allowed:
             execution_context.result = ExecutionResult(
                 data=None,

@@ -26,6 +26,14 @@ class RecordingLimiter:
         self.keys.append((limit_class, key))
         return SimpleNamespace(allowed=self.allow, retry_after=42)
 
+    async def hit_each(self, limit_class: str, *, keys: Any) -> list[Any]:
+        decisions = []
+        for key in keys:  # in order, until the first refusal, as api.limits.Limiter
+            decisions.append(await self.hit(limit_class, key=key))
+            if not self.allow:
+                break
+        return decisions
+
     async def refund(self, decision: Any, cost: int) -> None:
         return None
 

@@ -21,9 +21,33 @@ SMALL_RATES: Mapping[LimitClass, str] = dict.fromkeys(LimitClass, "3/minute")
 LimiterFactory = Callable[..., Limiter]
 
 
+def random_ipv4() -> str:
+    # 198.18.0.0/15 (benchmarking range): a fresh address per test keeps shared-Redis
+    # counts of different tests apart.
+    return f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
 def redis_storage(client: Redis, url: str) -> OneTripRedisStorage:
     """The product's own shared storage (api.limits.setup), in a fresh namespace."""
     return shared_storage(client, url, f"opendesk-test-{secrets.token_hex(4)}")
+
+
+def record_store_commands(limiter: Limiter, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Redis commands ``limiter`` sends from now on (names, in order); Redis only."""
+    shared = limiter._shared
+    assert shared is not None
+    storage = shared.storage
+    assert isinstance(storage, OneTripRedisStorage)
+    connection = storage.bridge.get_connection()  # type: ignore[attr-defined]
+    commands: list[str] = []
+    original = connection.execute_command
+
+    async def counted(*args: object, **options: object) -> object:
+        commands.append(str(args[0]))
+        return await original(*args, **options)
+
+    monkeypatch.setattr(connection, "execute_command", counted)
+    return commands
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,16 +14,11 @@ from api.app import create_app
 from api.limits import block_ip, unblock_ip
 from api.settings import Settings
 from tests.csrf_helpers import with_csrf
+from tests.limits.conftest import random_ipv4
 
 pytestmark = pytest.mark.usefixtures("db")
 
 ClientFactory = Callable[[str], httpx.AsyncClient]
-
-
-def random_ipv4() -> str:
-    # 198.18.0.0/15 (benchmarking range): a fresh address per test keeps shared-Redis
-    # counts of different tests apart.
-    return f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
 
 
 @pytest.fixture

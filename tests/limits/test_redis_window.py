@@ -12,9 +12,9 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.asyncio import Redis
 
 from api.limits import LimitClass
-from api.limits.redis_window import OneTripRedisStorage, window_stats
+from api.limits.redis_window import StoreCharge, window_stats
 from tests.conftest import BACKENDS
-from tests.limits.conftest import LimiterFactory, redis_storage
+from tests.limits.conftest import LimiterFactory, record_store_commands, redis_storage
 
 pytestmark = pytest.mark.skipif(
     BACKENDS.redis_url is None, reason="the one-trip script runs in Redis only"
@@ -57,20 +57,8 @@ async def test_a_decision_is_one_round_trip(
     make_limiter: LimiterFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     limiter = make_limiter()
-    shared = limiter._shared
-    assert shared is not None
-    storage = shared.storage
-    assert isinstance(storage, OneTripRedisStorage)
-    connection = storage.bridge.get_connection()  # type: ignore[attr-defined]
     await limiter.hit(LimitClass.USER, key="warm-up")  # loads the script once
-    commands: list[str] = []
-    original = connection.execute_command
-
-    async def counted(*args: object, **options: object) -> object:
-        commands.append(str(args[0]))
-        return await original(*args, **options)
-
-    monkeypatch.setattr(connection, "execute_command", counted)
+    commands = record_store_commands(limiter, monkeypatch)
     allowed = await limiter.hit(LimitClass.USER, key="one-trip")
     refused = [await limiter.hit(LimitClass.USER, key="one-trip") for _ in range(3)][-1]
 
@@ -87,9 +75,37 @@ async def test_a_refund_never_takes_a_window_below_zero(redis_client: Redis) -> 
     key = ITEM.key_for("test", secrets.token_hex(4))
     await storage.acquire_with_window(key, 10, ITEM.get_expiry(), 3)
 
-    partly = await storage.refund(key, 2)
-    beyond = await storage.refund(key, 5)  # as if the window had moved on meanwhile
-    _acquired, window = await storage.acquire_with_window(key, 10, ITEM.get_expiry(), 1)
+    await storage.acquire_many([], {key: 2})
+    _, partly = await storage.acquire_with_window(key, 10, ITEM.get_expiry(), 1)
+    # As if the window had moved on meanwhile: more than it holds comes back.
+    ((_, beyond),) = await storage.acquire_many(
+        [StoreCharge(key, 10, ITEM.get_expiry(), 1)], {key: 5}
+    )
 
-    assert (partly, beyond) == (2, 1)
-    assert window.current_count == 1  # 3 - 2 - 1 + 1: never below zero
+    assert partly.current_count == 2  # 3 - 2 + 1
+    assert beyond.current_count == 1  # 2 - 2 (not 5) + 1: never below zero
+
+
+async def test_refunds_and_charges_in_one_trip_stop_at_the_first_refusal(
+    redis_client: Redis,
+) -> None:
+    assert BACKENDS.redis_url is not None
+    storage = redis_storage(redis_client, BACKENDS.redis_url)
+    first, full, never = (ITEM.key_for("test", secrets.token_hex(4)) for _ in range(3))
+    expiry = ITEM.get_expiry()
+    await storage.acquire_with_window(full, 10, expiry, 10)
+    await storage.acquire_with_window(first, 10, expiry, 4)
+
+    answers = await storage.acquire_many(
+        [
+            StoreCharge(first, 10, expiry, 1),
+            StoreCharge(full, 10, expiry, 1),
+            StoreCharge(never, 10, expiry, 1),
+        ],
+        {first: 2},
+    )
+
+    assert [acquired for acquired, _ in answers] == [True, False]  # the third not made
+    assert answers[0][1].current_count == 3  # 4 - 2 (refund first) + 1
+    assert answers[1][1].current_count == 10
+    assert await storage.get_sliding_window(never, expiry) == (0, 0.0, 0, 0.0)
