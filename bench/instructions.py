@@ -1,0 +1,190 @@
+"""CPU instructions per `me` request, product vs comparator, counted by callgrind.
+
+``python -m bench.instructions [--db sqlite|postgresql] [--requests N]``
+
+On a shared VM wall-clock ratios move by ±10 % between identical runs; instruction
+counts do not, so code changes of a few percent are told apart here and confirmed by the
+suite's wall-clock figures. Both apps serve a freshly seeded database in this process
+(as the suite's servers do: the product with the bench principal injected, limits in
+process memory), driven through raw ASGI with no network, no server and no load
+generator. Each app runs twice under ``valgrind --tool=callgrind``: ``N`` requests and
+0 requests after the same warm-up; the difference over ``N`` is the cost of one
+request. Needs valgrind (``apt-get install valgrind``); takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from api.edge import CSRF_HEADER
+from bench.documents import ME
+from bench.product_server import REPOSITORY
+from bench.servers import fresh_database, migrate_and_seed, server_environment
+
+ASGIApp = Callable[..., Awaitable[None]]
+WARM_UP_REQUESTS = 50
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+async def _request(
+    app: ASGIApp, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """One HTTP request through the app's ASGI interface; returns status, headers, body."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    sent = False
+    answer: dict[str, Any] = {"status": 0, "headers": [], "body": b""}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.Event().wait()  # nothing more: as a client waiting for the answer
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+            answer["headers"] = list(message.get("headers", ()))
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return answer["status"], answer["headers"], answer["body"]
+
+
+async def _drive(app: ASGIApp, requests: int) -> None:
+    """Start the app, warm it up, serve ``requests`` `me` requests, stop it."""
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    lifespan = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put)
+    )
+    await inbox.put({"type": "lifespan.startup"})
+    started = await outbox.get()
+    if started["type"] != "lifespan.startup.complete":
+        raise RuntimeError(f"app did not start: {started}")
+    headers = [(b"content-type", b"application/json")]
+    _, csrf_headers, _ = await _request(app, "GET", "/csrf", [], b"")
+    for name, value in csrf_headers:
+        if name.lower() == b"set-cookie":
+            cookie = value.split(b";", 1)[0]
+            token = cookie.split(b"=", 1)[1]
+            headers += [(b"cookie", cookie), (CSRF_HEADER.encode(), token)]
+    body = json.dumps({"query": ME}).encode()
+    for _ in range(WARM_UP_REQUESTS):
+        status, _, answer = await _request(app, "POST", "/graphql", headers, body)
+        if status != 200 or b'"errors"' in answer:
+            raise RuntimeError(f"`me` failed: {status} {answer[:300]!r}")
+    for _ in range(requests):
+        await _request(app, "POST", "/graphql", headers, body)
+    await inbox.put({"type": "lifespan.shutdown"})
+    await outbox.get()
+    await lifespan
+
+
+def _child(app_name: str, requests: int) -> None:
+    """Runs under callgrind: build the app as the suite's server would, then drive it."""
+    if app_name == "product":
+        from bench.product_server import install_principal_injection
+
+        install_principal_injection()
+        from api.app import create_app
+        from api.settings import load_settings
+
+        app: Any = create_app(load_settings())
+    else:
+        from bench.comparator import create_comparator_app
+
+        app = create_comparator_app()
+    asyncio.run(_drive(app, requests))
+
+
+def _instructions(environment: dict[str, str], app_name: str, requests: int) -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "callgrind.out"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={output}",
+                sys.executable,
+                "-m",
+                "bench.instructions",
+                "--child",
+                app_name,
+                "--requests",
+                str(requests),
+            ],
+            env={**environment, "PYTHONHASHSEED": "0"},
+            check=True,
+            capture_output=True,
+        )
+        totals = re.search(rb"^(?:summary|totals): (\d+)", output.read_bytes(), re.MULTILINE)
+        if totals is None:
+            raise RuntimeError("no instruction total in the callgrind output")
+        return int(totals.group(1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.instructions")
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--child", choices=["product", "comparator"], help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    if arguments.child:
+        _child(arguments.child, arguments.requests)
+        return 0
+    if shutil.which("valgrind") is None:
+        sys.stderr.write("bench.instructions needs valgrind (apt-get install valgrind)\n")
+        return 2
+    with (
+        tempfile.TemporaryDirectory(prefix="opendesk-instructions-") as scratch,
+        fresh_database(arguments.db, Path(scratch), POSTGRES_URL) as database,
+    ):
+        workdir = Path(scratch)
+        summary = migrate_and_seed(server_environment(database, workdir, None))
+        environment = server_environment(database, workdir, json.dumps(summary["agent"]))
+        environment["PYTHONPATH"] = str(REPOSITORY)
+        per_request: dict[str, float] = {}
+        for app_name in ("product", "comparator"):
+            counted = _instructions(environment, app_name, arguments.requests)
+            baseline = _instructions(environment, app_name, 0)
+            per_request[app_name] = (counted - baseline) / arguments.requests
+    report = {
+        "db": arguments.db,
+        "requests": arguments.requests,
+        "instructions_per_request": {name: round(value) for name, value in per_request.items()},
+        "ratio_comparator_over_product": round(
+            per_request["comparator"] / per_request["product"], 3
+        ),
+    }
+    sys.stdout.write(json.dumps(report) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
