@@ -43,6 +43,9 @@ class RequestContext:
     # What the request owes the limiter (api.limits.RequestCharges), settled with the
     # query's cost by CostBudget in one store round trip.
     rate_limit_charges: ChargeSettler | None = None
+    # Per root mutation field (by response key) charged per-action limits: its refusal,
+    # or None when allowed; left by CostBudget, taken by schema.action_limits.
+    action_verdicts: dict[str, Any] = field(default_factory=dict)
     # Merged into extensions.cost by CostLimit (the budget writes budgetRemaining, resetAt).
     cost_extensions: dict[str, Any] = field(default_factory=dict)
     # Identity services and the browser session this request came with (if any).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 import strawberry
@@ -18,7 +17,8 @@ from accounts.services import (
 )
 from accounts.services.users import get_user
 from accounts.tokens import token_digest
-from core.errors import BadUserInput, RateLimited
+from core.errors import BadUserInput
+from schema.action_limits import enforce_action_limits
 from schema.context import Info, RequestContext
 from schema.ids import parse_id
 from schema.types.identity import (
@@ -42,22 +42,6 @@ _PAGE_MAX = 100
 def _bounded(value: str | None, maximum: int, field: str) -> None:
     if value is not None and len(value) > maximum:
         raise BadUserInput(f"Must be at most {maximum} characters.", field=field)
-
-
-async def _limit(context: RequestContext, limit_class: str, subject: str | None = None) -> None:
-    """The tighter per-action limits (login, TOTP, reset): per client network, and per
-    subject when one is known. Raises RATE_LIMITED; never silently skipped."""
-    limiter = context.rate_limiter
-    if limiter is None:
-        raise RuntimeError("the rate limiter is not configured for this context")
-    keys = [f"ip:{limiter.client_key(context.client_ip)}"]
-    if subject is not None:
-        # Pseudonymised: the shared store must not hold emails in clear.
-        keys.append(f"subject:{hashlib.sha256(subject.encode()).hexdigest()[:32]}")
-    # One store round trip for both; the first refusal ends it (nothing after it counted).
-    decisions = await limiter.hit_each(limit_class, keys=keys)
-    if not decisions[-1].allowed:
-        raise RateLimited(decisions[-1].retry_after)
 
 
 def _page(first: int) -> None:
@@ -114,9 +98,7 @@ class IdentityMutation:
         _bounded(password, _SECRET_MAX, "password")
         _bounded(totp, _CODE_MAX, "totp")
         _bounded(recovery_code, _CODE_MAX, "recoveryCode")
-        await _limit(context, "login")
-        if totp or recovery_code:
-            await _limit(context, "totp", subject=email.strip().casefold())
+        await enforce_action_limits(info)
         new_session = await authentication.login(
             context.require_identity(),
             email=email,
@@ -149,7 +131,7 @@ class IdentityMutation:
         context = info.context
         _bounded(email, _EMAIL_MAX, "email")
         _bounded(password, _SECRET_MAX, "password")
-        await _limit(context, "registration")
+        await enforce_action_limits(info)
         await registration.register(
             context.require_identity(),
             email=email,
@@ -185,14 +167,14 @@ class IdentityMutation:
     @strawberry.mutation(description="Always true: never reveals whether the email exists.")
     async def request_password_reset(self, info: Info, email: str) -> bool:
         _bounded(email, _EMAIL_MAX, "email")
-        await _limit(info.context, "password_reset", subject=email.strip().casefold())
+        await enforce_action_limits(info)
         await password_flows.request_password_reset(info.context.require_identity(), email)
         return True
 
     @strawberry.mutation(description="Spend a reset token (once, within 30 minutes).")
     async def reset_password(self, info: Info, token: str, new_password: str) -> bool:
         _bounded(new_password, _SECRET_MAX, "newPassword")
-        await _limit(info.context, "password_reset")
+        await enforce_action_limits(info)
         await password_flows.reset_password(
             info.context.require_identity(), token=token, new=new_password
         )
@@ -208,7 +190,7 @@ class IdentityMutation:
     async def confirm_totp(self, info: Info, code: str) -> RecoveryCodesType:
         context = info.context
         _bounded(code, _CODE_MAX, "code")
-        await _limit(context, "totp", subject=str(context.principal.user_id))
+        await enforce_action_limits(info)
         identity = context.require_identity()
         codes = await mfa.confirm_totp(identity, context.principal, code)
         # Privilege change: a new session id, now with MFA (and the role it unlocks).
@@ -226,7 +208,7 @@ class IdentityMutation:
         context = info.context
         _bounded(password, _SECRET_MAX, "password")
         _bounded(code, _CODE_MAX, "code")
-        await _limit(context, "totp", subject=str(context.principal.user_id))
+        await enforce_action_limits(info)
         await mfa.disable_totp(context.require_identity(), context.principal, password, code)
         return True
 
@@ -286,7 +268,7 @@ class IdentityMutation:
     ) -> RevealedPersonalDataType:
         context = info.context
         _bounded(reason, 1000, "reason")
-        await _limit(context, "reveal", subject=str(context.principal.user_id))
+        await enforce_action_limits(info)
         revealed = await reveal.reveal_personal_data(
             context.require_identity(),
             context.principal,

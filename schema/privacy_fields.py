@@ -8,8 +8,9 @@ from accounts.services import data_requests
 from accounts.services.mfa import require_user
 from accounts.services.users import set_contact_visibility
 from accounts.tables import ContactVisibility
-from core.errors import BadUserInput, RateLimited
-from schema.context import Info, RequestContext
+from core.errors import BadUserInput
+from schema.action_limits import enforce_action_limits
+from schema.context import Info
 from schema.ids import parse_id
 from schema.types.privacy import DataRequestType, DownloadLinkType
 from schema.types.users import ContactVisibilityEnum, UserType
@@ -19,15 +20,11 @@ _SECRET_MAX = 1024
 _CODE_MAX = 64
 
 
-async def _limit_requests(context: RequestContext) -> None:
-    """Exports and erasures are heavy and rare: a few a day per person."""
-    limiter = context.rate_limiter
-    if limiter is None:
-        raise RuntimeError("the rate limiter is not configured for this context")
-    user_id = require_user(context.principal)
-    decision = await limiter.hit("data_request", key=f"user:{user_id}")
-    if not decision.allowed:
-        raise RateLimited(decision.retry_after)
+async def _limit_requests(info: Info) -> None:
+    """Exports and erasures are heavy and rare: a few a day per person
+    (schema.action_limits); signed-in users only."""
+    require_user(info.context.principal)
+    await enforce_action_limits(info)
 
 
 @strawberry.type
@@ -55,7 +52,7 @@ class PrivacyMutation:
     )
     async def export_my_data(self, info: Info) -> DataRequestType:
         context = info.context
-        await _limit_requests(context)
+        await _limit_requests(info)
         record = await data_requests.export_my_data(context.require_identity(), context.principal)
         return DataRequestType(record=record)
 
@@ -69,7 +66,7 @@ class PrivacyMutation:
         context = info.context
         if len(reason) > 1000:
             raise BadUserInput("Must be at most 1000 characters.", field="reason")
-        await _limit_requests(context)
+        await _limit_requests(info)
         record = await data_requests.export_user_data(
             context.require_identity(),
             context.principal,
@@ -103,7 +100,7 @@ class PrivacyMutation:
             raise BadUserInput(f"Must be at most {_SECRET_MAX} characters.", field="password")
         if totp is not None and len(totp) > _CODE_MAX:
             raise BadUserInput(f"Must be at most {_CODE_MAX} characters.", field="totp")
-        await _limit_requests(context)
+        await _limit_requests(info)
         record = await data_requests.request_erasure(
             context.require_identity(),
             context.principal,

@@ -151,13 +151,12 @@ class Limiter:
         (decision,) = await self.hit_many([Charge(LimitClass(limit_class), key, cost)])
         return decision
 
-    async def hit_each(
-        self, limit_class: LimitClass | str, *, keys: Sequence[str]
-    ) -> list[LimitDecision]:
-        """One point for each of ``keys`` under ``limit_class`` (by value, as :meth:`hit`),
-        in order until one is refused, in one store round trip (see :meth:`hit_many`)."""
-        limit_class = LimitClass(limit_class)
-        return await self.hit_many([Charge(limit_class, key) for key in keys])
+    async def hit_all(self, charges: Sequence[tuple[str, str, int]]) -> list[LimitDecision]:
+        """:meth:`hit_many` for callers outside ``api`` (``(class value, key, cost)``
+        triples: layers below ``api`` cannot import :class:`LimitClass`)."""
+        return await self.hit_many(
+            [Charge(LimitClass(cls), key, cost) for cls, key, cost in charges]
+        )
 
     async def hit_many(self, charges: Sequence[Charge]) -> list[LimitDecision]:
         """Make ``charges`` in order until one is refused: those before it stand, those

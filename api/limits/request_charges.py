@@ -20,6 +20,7 @@ A refusal of a per-request limit (address, user, API key) refuses the whole requ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from api.edge._asgi import scope_state
@@ -67,14 +68,14 @@ class RequestCharges:
         self._pending.append(Charge(limit_class, key))
         return None
 
-    async def settle(self, own: Charge | None = None) -> list[LimitDecision]:
-        """Send what is owed, then ``own`` (the caller's charge), in one call.
+    async def settle(self, own: Sequence[Charge] = ()) -> list[LimitDecision]:
+        """Send what is owed, then ``own`` (the caller's charges), in one call.
 
         Returns the decisions taken; a refused one is the last, and nothing after it
         was charged. A refusal of an owed charge is also kept in :attr:`refusal`.
         """
         owed, self._pending = self._pending, []
-        charges = [*owed, own] if own is not None else owed
+        charges = [*owed, *own]
         if not charges:
             return []
         decisions = await self.limiter.hit_many(charges)
@@ -86,17 +87,20 @@ class RequestCharges:
             self.refusal = last
         return decisions
 
-    async def settle_with(self, limit_class: str, key: str, cost: int) -> LimitDecision | None:
-        """Settle with ``cost`` points for ``key`` under ``limit_class`` (given by value:
-        the schema's cost budget cannot import :class:`LimitClass`). Returns that
-        charge's decision, or None when the request itself was refused (the edge answers
-        429; the charge was not made)."""
+    async def settle_with(
+        self, charges: Sequence[tuple[str, str, int]]
+    ) -> list[LimitDecision] | None:
+        """Settle with the caller's ``charges`` (``(class value, key, cost)``: the schema's
+        cost budget cannot import :class:`LimitClass`), made after what is owed, in order
+        until one is refused. Returns their decisions (a refused one last), or None when
+        the request itself was refused (the edge answers 429; none of them was made)."""
         if self.refusal is not None:
             return None
-        decisions = await self.settle(Charge(LimitClass(limit_class), key, cost))
+        owed = len(self._pending)
+        made = await self.settle([Charge(LimitClass(c), key, cost) for c, key, cost in charges])
         if self.refusal is not None:
             return None
-        return decisions[-1]
+        return made[owed:]
 
 
 def request_charges(scope: Any, limiter: Limiter) -> RequestCharges:

@@ -6,7 +6,10 @@ budget: together with the request's other limits (the context's
 ``rate_limit_charges``, one store round trip) or, without those, through the context's
 rate limiter. Over budget, nothing executes and the result is one ``RATE_LIMITED`` error
 with ``retryAfter`` (and a ``Retry-After`` header); a request over one of its
-per-request limits executes nothing either (the HTTP layer answers it 429). After
+per-request limits executes nothing either (the HTTP layer answers it 429). The
+per-action limits of the mutation fields the operation will run (login, TOTP, reset,
+...: :mod:`schema.action_limits`) are charged in the same call, after the cost; each
+field's verdict is left in the context for its resolver to enforce. After
 execution it refunds the difference down to the actual cost (objects in the response,
 at least 1). ``extensions.cost`` then carries ``budgetRemaining`` and ``resetAt``
 (ISO 8601, UTC) through the context's ``cost_extensions`` hook.
@@ -23,9 +26,17 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from graphql import ExecutionResult, GraphQLError
+from graphql import (
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationType,
+    get_operation_ast,
+)
+from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
+from schema.action_limits import ActionCall, action_calls
 from schema.guards.context import context_value
 from schema.guards.cost import CostRefusal, count_objects, requested_cost
 
@@ -57,8 +68,9 @@ class RateLimiter(Protocol):
 
     async def hit(self, limit_class: str, *, key: str, cost: int = 1) -> Any: ...
 
-    async def hit_each(self, limit_class: str, *, keys: Sequence[str]) -> list[Any]:
-        """One point per key, in one store round trip, stopping at the first refusal."""
+    async def hit_all(self, charges: Sequence[tuple[str, str, int]]) -> list[Any]:
+        """``(class, key, cost)`` in order until one is refused, in one store round trip;
+        a decision per charge made (a refused one last)."""
         ...
 
     async def refund(self, decision: Any, cost: int) -> None: ...
@@ -69,9 +81,10 @@ class RateLimiter(Protocol):
 class ChargeSettler(Protocol):
     """What a request owes the limiter (implemented by ``api.limits.RequestCharges``)."""
 
-    async def settle_with(self, limit_class: str, key: str, cost: int) -> Any:
-        """The decision for this charge, made with everything the request owes in one
-        store round trip; None when the request itself is over one of its limits."""
+    async def settle_with(self, charges: Sequence[tuple[str, str, int]]) -> list[Any] | None:
+        """``charges`` made with everything the request owes, in one store round trip,
+        as :meth:`RateLimiter.hit_all`; None when the request itself is over one of its
+        limits (none of them was made)."""
         ...
 
 
@@ -108,18 +121,22 @@ class CostBudget(SchemaExtension):
         except CostRefusal:  # CostLimit reports it; nothing to charge
             yield
             return
+        verdicts = context_value(context, "action_verdicts")
+        calls = _action_calls(execution_context, limiter) if isinstance(verdicts, dict) else []
+        charges = [(COST_CLASS, key, charged)]
+        charges += [(limit_class, key, 1) for call in calls for limit_class, key in call.charges]
         owed: ChargeSettler | None = context_value(context, "rate_limit_charges")
-        if owed is None:
-            decision = await limiter.hit(COST_CLASS, key=key, cost=charged)
-        else:
-            decision = await owed.settle_with(COST_CLASS, key, charged)
-        if decision is None:  # over a per-request limit: answered 429 by the HTTP layer
+        decisions = (
+            await limiter.hit_all(charges) if owed is None else await owed.settle_with(charges)
+        )
+        if decisions is None:  # over a per-request limit: answered 429 by the HTTP layer
             execution_context.result = ExecutionResult(
                 data=None,
                 errors=[GraphQLError("Too many requests.", extensions={"code": RATE_LIMITED})],
             )
             yield
             return
+        decision = decisions[0]
         if not decision.allowed:
             execution_context.result = ExecutionResult(
                 data=None,
@@ -139,6 +156,8 @@ class CostBudget(SchemaExtension):
             _report(context, decision.remaining, decision.reset_at)
             yield
             return
+        if calls:
+            _leave_verdicts(verdicts, calls, decisions)
         yield
         result = execution_context.result
         actual = max(1, count_objects(result.data)) if result is not None else charged
@@ -146,6 +165,42 @@ class CostBudget(SchemaExtension):
         if refund > 0:
             await limiter.refund(decision, refund)
         _report(context, decision.remaining + max(0, refund), decision.reset_at)
+
+
+def _action_calls(execution_context: Any, limiter: RateLimiter) -> list[ActionCall]:
+    """The operation's root fields charged per-action limits (schema.action_limits)."""
+    document = execution_context.graphql_document
+    operation = get_operation_ast(document, execution_context.operation_name)
+    if operation is None or operation.operation is not OperationType.MUTATION:
+        return []
+    schema = execution_context.schema._schema
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), execution_context.variables or {}
+    )
+    if isinstance(coerced, list):  # CostLimit refused already: nothing runs
+        return []
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    context = execution_context.context
+    return action_calls(schema, fragments, operation, coerced, context, limiter)
+
+
+def _leave_verdicts(
+    verdicts: dict[str, Any], calls: list[ActionCall], decisions: list[Any]
+) -> None:
+    """Per call, its refusal (None: all its charges were made and allowed)."""
+    verdicts.clear()
+    made = len(decisions) - 1  # after the cost charge
+    refusal = None if decisions[-1].allowed else decisions[-1]
+    end = 0
+    for call in calls:
+        end += len(call.charges)
+        # The batch stops at its first refusal (the last decision): a call with a charge
+        # at or after it is refused with it; one entirely before it was allowed.
+        verdicts[call.response_key] = refusal if refusal is not None and end >= made else None
 
 
 def _report(context: Any, remaining: int, reset_at: float) -> None:

@@ -1,5 +1,6 @@
-"""The per-action limits (login, TOTP, reset) count per network and per pseudonymised
-subject, and refuse with RATE_LIMITED."""
+"""The per-action limits (login, TOTP, reset, ...): what each mutation is charged, that
+they are charged with the request's other limits before execution, and that a refused
+call answers RATE_LIMITED without running."""
 
 from __future__ import annotations
 
@@ -8,54 +9,140 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+from graphql.execution.values import get_variable_values
+from strawberry.tools import merge_types
 
-from core.errors import RateLimited
+from accounts.services.identity import Identity
+from api.limits import LimitClass, Limiter, RateLimitConfig
+from schema.action_limits import ACTION_LIMITS, ActionCall, action_calls
+from schema.build import OpenDeskSchema, SchemaConfig, build_schema
 from schema.context import RequestContext
-from schema.identity_fields import _limit
+from schema.guards.budget import _leave_verdicts
+from schema.identity_fields import IdentityMutation, IdentityQuery
+
+pytestmark = pytest.mark.usefixtures("db")
+
+SCHEMA = build_schema(SchemaConfig(production=False))
+CLIENT = ipaddress.ip_address("192.0.2.1")
+RESET = 'mutation { requestPasswordReset(email: "someone@example.com") }'
 
 
-class RecordingLimiter:
-    def __init__(self, allow: bool = True) -> None:
-        self.keys: list[tuple[str, str]] = []
-        self.allow = allow
-
-    def client_key(self, address: Any) -> str:
-        return str(address)
-
-    async def hit(self, limit_class: str, *, key: str, cost: int = 1) -> Any:
-        self.keys.append((limit_class, key))
-        return SimpleNamespace(allowed=self.allow, retry_after=42)
-
-    async def hit_each(self, limit_class: str, *, keys: Any) -> list[Any]:
-        decisions = []
-        for key in keys:  # in order, until the first refusal, as api.limits.Limiter
-            decisions.append(await self.hit(limit_class, key=key))
-            if not self.allow:
-                break
-        return decisions
-
-    async def refund(self, decision: Any, cost: int) -> None:
-        return None
-
-
-async def test_subject_keys_never_carry_the_email_in_clear() -> None:
-    limiter = RecordingLimiter()
-    context = RequestContext(rate_limiter=limiter, client_ip=ipaddress.ip_address("192.0.2.1"))
-
-    await _limit(context, "totp", subject="alice@example.com")
-
-    assert [cls for cls, _key in limiter.keys] == ["totp", "totp"]
-    assert limiter.keys[0][1] == "ip:192.0.2.1"
-    assert "alice" not in limiter.keys[1][1]
-    assert limiter.keys[1][1].startswith("subject:")
-
-
-async def test_over_the_limit_is_rate_limited_with_retry_after() -> None:
-    context = RequestContext(
-        rate_limiter=RecordingLimiter(allow=False), client_ip=ipaddress.ip_address("192.0.2.1")
+def limiter(**rates: str) -> Limiter:
+    """The product's limiter in process memory, every class generous but ``rates``."""
+    defaults = dict.fromkeys(LimitClass, "1000/minute")
+    return Limiter(
+        RateLimitConfig.build({**defaults, **{LimitClass(k): v for k, v in rates.items()}})
     )
 
-    with pytest.raises(RateLimited) as refused:
-        await _limit(context, "login")
 
-    assert refused.value.extensions == {"code": "RATE_LIMITED", "retryAfter": 42}
+def test_subject_keys_never_carry_the_email_in_clear() -> None:
+    context = RequestContext(client_ip=CLIENT)
+
+    charges = ACTION_LIMITS["login"](
+        context, limiter(), {"email": " Alice@Example.com", "totp": "123456"}
+    )
+
+    assert [cls for cls, _key in charges] == ["login", "totp", "totp"]
+    assert charges[0][1] == charges[1][1] == "ip:192.0.2.1"
+    assert charges[2][1].startswith("subject:")
+    assert all("alice" not in key.lower() for _cls, key in charges)
+    same = ACTION_LIMITS["login"](context, limiter(), {"email": "alice@example.com", "totp": "1"})
+    assert same == charges  # trimmed and case-folded first
+
+
+def calls_in(document: str, variables: dict[str, Any] | None = None) -> list[tuple[str, list]]:
+    parsed = parse(document)
+    operation = next(d for d in parsed.definitions if isinstance(d, OperationDefinitionNode))
+    fragments = {
+        d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    schema = SCHEMA._schema
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    assert not isinstance(coerced, list)
+    found = action_calls(
+        schema, fragments, operation, coerced, RequestContext(client_ip=CLIENT), limiter()
+    )
+    return [(call.response_key, call.charges) for call in found]
+
+
+def test_every_call_the_operation_will_run_is_found() -> None:
+    document = """
+    mutation($skip: Boolean!, $email: String!) {
+      first: requestPasswordReset(email: $email)
+      second: requestPasswordReset(email: "b@example.com") @skip(if: $skip)
+      ... on Mutation { third: resetPassword(token: "t", newPassword: "p") }
+      ...More
+      logout
+    }
+    fragment More on Mutation {
+      fourth: register(
+        email: "c@example.com", displayName: "C", organisationName: "O", password: "p"
+      ) @include(if: true)
+    }
+    """
+
+    found = calls_in(document, {"skip": True, "email": "a@example.com"})
+
+    assert [key for key, _ in found] == ["first", "third", "fourth"]  # logout: no limit
+    assert [cls for cls, _ in found[0][1]] == ["password_reset", "password_reset"]
+    assert found[0][1] == ACTION_LIMITS["requestPasswordReset"](
+        RequestContext(client_ip=CLIENT), limiter(), {"email": "a@example.com"}
+    )
+
+
+def test_queries_are_never_charged_action_limits() -> None:
+    assert calls_in("{ me { id } }") == []
+
+
+async def run(limits: Limiter, identity: Identity, document: str) -> Any:
+    context = RequestContext(rate_limiter=limits, client_ip=CLIENT, identity=identity)
+    return await SCHEMA.execute(document, context_value=context)
+
+
+async def test_over_the_limit_the_call_is_refused_with_retry_after(identity: Identity) -> None:
+    limits = limiter(password_reset="2/minute")
+
+    answers = [await run(limits, identity, RESET) for _ in range(3)]
+
+    assert [a.errors for a in answers[:2]] == [None, None]
+    refused = answers[2].errors[0]
+    assert refused.extensions["code"] == "RATE_LIMITED"
+    assert 1 <= refused.extensions["retryAfter"] <= 60
+    assert len(identity.mailer.sent) <= 1  # type: ignore[attr-defined]  # (unknown address)
+
+
+def test_calls_after_a_refused_charge_are_refused_with_it() -> None:
+    # One authentication mutation per request (OneAuthenticationPerRequest) keeps real
+    # documents to one such call; the verdicts must still hold for several.
+    calls = [ActionCall("a", [("x", "1"), ("x", "2")]), ActionCall("b", [("y", "1")])]
+    calls.append(ActionCall("c", [("z", "1")]))
+    cost, allowed = SimpleNamespace(allowed=True), SimpleNamespace(allowed=True)
+    refused = SimpleNamespace(allowed=False, retry_after=7)
+    verdicts: dict[str, Any] = {"stale": refused}
+
+    _leave_verdicts(verdicts, calls, [cost, allowed, allowed, refused])
+
+    assert verdicts == {"a": None, "b": refused, "c": refused}
+    _leave_verdicts(verdicts, calls, [cost, allowed, allowed, allowed, allowed])
+    assert verdicts == {"a": None, "b": None, "c": None}
+    _leave_verdicts(verdicts, calls, [cost, allowed, refused])  # a's second charge
+    assert verdicts == {"a": refused, "b": refused, "c": refused}
+
+
+async def test_without_the_budget_guard_the_resolver_charges_itself(
+    identity: Identity,
+) -> None:
+    # The schema's own roots, without its extensions: no budget guard leaves verdicts.
+    bare = OpenDeskSchema(
+        query=merge_types("Query", (IdentityQuery,)),
+        mutation=merge_types("Mutation", (IdentityMutation,)),
+    )
+    limits = limiter(password_reset="1/minute")
+    context = RequestContext(rate_limiter=limits, client_ip=CLIENT, identity=identity)
+
+    first = await bare.execute(RESET, context_value=context)
+    second = await bare.execute(RESET, context_value=context)
+
+    assert first.errors is None
+    assert second.errors[0].extensions["code"] == "RATE_LIMITED"

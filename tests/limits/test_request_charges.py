@@ -139,6 +139,50 @@ async def test_a_signed_in_query_makes_one_round_trip_for_all_its_limits(
     assert costs[1]["budgetRemaining"] == COST_LIMIT - costs[0]["actual"] - costs[1]["actual"]
 
 
+@pytest.mark.skipif(BACKENDS.redis_url is None, reason="round trips to the shared store")
+async def test_a_login_makes_one_round_trip_for_all_its_limits(
+    app: OpenDeskApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transport = httpx.ASGITransport(app=app, client=(random_ipv4(), 40000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await with_csrf(client)
+        user = await user_with_password(app.state.resources.identity)
+        monkeypatch.setattr(limiter_module, "REFUND_FLUSH_SECONDS", 3600.0)
+        commands = record_store_commands(limiter_of(app), monkeypatch)
+
+        login = await client.post(
+            "/graphql", json={"query": LOGIN, "variables": {"e": user.email, "p": PASSWORD}}
+        )
+
+    assert login.json()["data"]["login"]["sessionExpiresAt"], login.text
+    # Address, cost budget, and the login limit per address: one script call.
+    assert commands == ["EVALSHA"]
+    await limiter_of(app).flush_refunds()
+
+
+async def test_logins_over_their_limit_are_refused_before_checking_the_password(
+    settings: Settings,
+) -> None:
+    app = create_app(
+        settings.model_copy(
+            update={"rate_limit_login": "2/minute", "redis_prefix": f"t{secrets.token_hex(6)}"}
+        )
+    )
+    transport = httpx.ASGITransport(app=app, client=(random_ipv4(), 40000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await with_csrf(client)
+        user = await user_with_password(app.state.resources.identity)
+        wrong = {"query": LOGIN, "variables": {"e": user.email, "p": "not the password"}}
+        answers = [(await client.post("/graphql", json=wrong)).json() for _ in range(2)]
+        right = {"query": LOGIN, "variables": {"e": user.email, "p": PASSWORD}}
+        refused = (await client.post("/graphql", json=right)).json()
+
+    assert {a["errors"][0]["extensions"]["code"] for a in answers} == {"UNAUTHENTICATED"}
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert 1 <= refused["errors"][0]["extensions"]["retryAfter"] <= 60
+
+
 @pytest.mark.skipif(BACKENDS.redis_url is None, reason="refunds wait only for the shared store")
 async def test_a_refund_reaches_the_store_without_another_request(
     make_limiter: LimiterFactory,
