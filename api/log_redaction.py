@@ -93,8 +93,34 @@ _PATTERNS: Final = (
 _ANY_PATTERN: Final = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _PATTERNS))
 
 
+def _may_match(text: str) -> bool:
+    """False only when no pattern can match ``text``: each needs one of these substrings
+    (case-insensitively for the words). Nearly every string a log line holds (paths,
+    ids, event names) has none and skips even the one search, which tries its
+    alternatives at every position (≈2 µs for a 30-character path; this ≈0.5 µs).
+
+    Non-ASCII text always takes the search: case-insensitive matching has non-ASCII
+    equivalents of ASCII letters (U+017F long s matches "s", U+0131 dotless i "i",
+    U+212A Kelvin sign "k").
+    """
+    if not text.isascii():
+        return True
+    if "@" in text or "+" in text or "odk_" in text or "v1." in text or "w1." in text:
+        return True
+    lowered = text.lower()
+    return (
+        "bearer" in lowered
+        or "basic" in lowered
+        or "passw" in lowered
+        or "secret" in lowered
+        or "token" in lowered
+        or "api_key" in lowered
+        or "totp" in lowered
+    )
+
+
 def redact_text(text: str) -> str:
-    if _ANY_PATTERN.search(text) is None:
+    if not _may_match(text) or _ANY_PATTERN.search(text) is None:
         return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
