@@ -101,11 +101,14 @@ def build_schema(config: SchemaConfig) -> OpenDeskSchema:
                 # mutation selecting fields the principal can never see, so its resolver
                 # never runs.
                 FieldPolicyGate,
+                # Last, as when they were extensions of their own after the chain: each
+                # request's hooks run in the one chain (schema.guards.chain), not in a
+                # context manager strawberry builds per hook per extension. Factories:
+                # a fresh part per request; the caches themselves are shared.
+                partial(ParseStep, parsed=ParsedDocuments(config.cache_size)),
+                lambda: ValidationCacheAfterGuards(maxsize=config.cache_size),
             ],
         ),
-        # Factories: a fresh extension per request; the caches themselves are shared.
-        partial(ParseStep, parsed=ParsedDocuments(config.cache_size)),
-        lambda: ValidationCacheAfterGuards(maxsize=config.cache_size),
     ]
     return OpenDeskSchema(
         query=merge_types("Query", (Query, IdentityQuery, ConsentQuery, PrivacyQuery)),
