@@ -48,6 +48,9 @@ class RequestContext:
     action_verdicts: dict[str, Any] = field(default_factory=dict)
     # Merged into extensions.cost by CostLimit (the budget writes budgetRemaining, resetAt).
     cost_extensions: dict[str, Any] = field(default_factory=dict)
+    # The operation's cost as CostLimit computed it, taken by CostBudget right after
+    # (adjacent guards of one operation: computed once, not twice).
+    requested_cost: int | None = None
     # Identity services and the browser session this request came with (if any).
     identity: Identity | None = None
     session_token: str | None = None

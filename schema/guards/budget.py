@@ -1,8 +1,8 @@
 """The cost budget: a principal's query-cost points per window (GitHub-style).
 
 Placed after :class:`~schema.guards.cost.CostLimit`. Before execution it charges the
-request's static cost (:func:`requested_cost`, at least 1 point) to the principal's
-budget: together with the request's other limits (the context's
+request's static cost (:func:`requested_cost`, as CostLimit computed it; at least 1
+point) to the principal's budget: together with the request's other limits (the context's
 ``rate_limit_charges``, one store round trip) or, without those, through the context's
 rate limiter. Over budget, nothing executes and the result is one ``RATE_LIMITED`` error
 with ``retryAfter`` (and a ``Retry-After`` header); a request over one of its
@@ -38,7 +38,7 @@ from strawberry.extensions import SchemaExtension
 
 from schema.action_limits import ActionCall, action_calls
 from schema.guards.context import context_value
-from schema.guards.cost import CostRefusal, count_objects, requested_cost
+from schema.guards.cost import CostRefusal, count_objects, take_requested_cost
 
 __all__ = ("ChargeSettler", "CostBudget", "LimitDecisionView", "RateLimiter", "budget_key")
 
@@ -117,7 +117,9 @@ class CostBudget(SchemaExtension):
             yield
             return
         try:
-            charged = max(1, requested_cost(execution_context, max_page_size=self.max_page_size))
+            charged = max(
+                1, take_requested_cost(execution_context, max_page_size=self.max_page_size)
+            )
         except CostRefusal:  # CostLimit reports it; nothing to charge
             yield
             return

@@ -121,6 +121,23 @@ def requested_cost(execution_context: ExecutionContext, *, max_page_size: int) -
         raise CostRefusal([error]) from None
 
 
+def _hand_over(context: Any, requested: int) -> None:
+    """Leave the cost for CostBudget (:func:`take_requested_cost`) on a RequestContext."""
+    if hasattr(context, "requested_cost"):
+        context.requested_cost = requested
+
+
+def take_requested_cost(execution_context: ExecutionContext, *, max_page_size: int) -> int:
+    """The cost CostLimit computed for this operation (taken: it is not served twice),
+    else :func:`requested_cost` now. Raises CostRefusal as that does."""
+    context = execution_context.context
+    handed = getattr(context, "requested_cost", None)
+    if handed is None:
+        return requested_cost(execution_context, max_page_size=max_page_size)
+    context.requested_cost = None
+    return int(handed)
+
+
 def count_objects(data: Any) -> int:
     """Object values in response ``data`` below the root (iterative: no deep recursion)."""
     count = 0
@@ -162,6 +179,7 @@ class CostLimit(SchemaExtension):
             execution_context.result = ExecutionResult(data=None, errors=[error])
             yield
             return
+        _hand_over(execution_context.context, self.requested)
         yield
         result = execution_context.result
         if result is not None:

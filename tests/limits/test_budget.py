@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+import schema.guards.cost
 from api.limits import LimitClass, Limiter
 from permissions.principal import Principal
 from permissions.roles import Role
@@ -83,3 +84,25 @@ async def test_without_a_limiter_no_budget_is_reported(agent: Principal) -> None
     result = await SCHEMA.execute(TICKETS, variable_values={"first": 5}, context_value=context)
 
     assert "budgetRemaining" not in result.extensions["cost"]
+
+
+async def test_the_cost_is_computed_once_for_the_limit_and_the_budget(
+    make_limiter: LimiterFactory, agent: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computed: list[int] = []
+    original = schema.guards.cost.requested_cost
+
+    def counted(*args: Any, **options: Any) -> int:
+        cost = original(*args, **options)
+        computed.append(cost)
+        return cost
+
+    monkeypatch.setattr(schema.guards.cost, "requested_cost", counted)
+    limiter = make_limiter({LimitClass.COST: "1000/minute"})
+
+    result = await run(limiter, agent, first=5)
+
+    assert result.errors is None
+    cost = result.extensions["cost"]
+    assert computed == [cost["requested"]]  # CostLimit's, handed over to the budget
+    assert cost["budgetRemaining"] == 1000 - cost["actual"]
