@@ -62,9 +62,21 @@ class LimitPolicy:
     rate: str
     failure_mode: FailureMode
     item: RateLimitItem = field(init=False, repr=False, compare=False)
+    # The two constant parts of item.key_for(class, key), built once.
+    _key_parts: tuple[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "item", limits.parse(self.rate))
+        item = limits.parse(self.rate)
+        object.__setattr__(self, "item", item)
+        sample = item.key_for(self.limit_class.value, "\0")
+        prefix, _, suffix = sample.partition("\0")
+        object.__setattr__(self, "_key_parts", (prefix, suffix))
+
+    def item_key(self, key: str) -> str:
+        """``item.key_for(<class>, key)``, the ``limits`` library's key for ``key`` under
+        this policy (the same string, without rebuilding its constant parts per call)."""
+        prefix, suffix = self._key_parts
+        return f"{prefix}{key}{suffix}"
 
     @property
     def amount(self) -> int:

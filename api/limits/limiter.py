@@ -203,9 +203,8 @@ class Limiter:
         if cost <= 0 or not decision.allowed or not self.config.enabled:
             return
         if decision.degraded or self._shared is None:
-            item = self.config.policies[decision.limit_class].item
-            item_key = item.key_for(decision.limit_class.value, decision.key)
-            self._fallback.refund(item_key, item.get_expiry(), cost)
+            policy = self.config.policies[decision.limit_class]
+            self._fallback.refund(policy.item_key(decision.key), policy.window_seconds, cost)
             return
         target = (decision.limit_class, decision.key)
         self._pending_refunds[target] = self._pending_refunds.get(target, 0) + cost
@@ -234,8 +233,9 @@ class Limiter:
 
     async def clear(self, limit_class: LimitClass, *, key: str) -> None:
         """Forget ``key``'s usage (e.g. after a successful login); best effort."""
-        item = self.config.policies[limit_class].item
-        self._fallback.clear(item.key_for(limit_class.value, key), item.get_expiry())
+        policy = self.config.policies[limit_class]
+        item = policy.item
+        self._fallback.clear(policy.item_key(key), policy.window_seconds)
         self._known_refusals.pop((limit_class, key), None)
         if self._shared is None:
             return
@@ -260,7 +260,7 @@ class Limiter:
     def _decide_one_in_memory(self, policy: LimitPolicy, key: str, cost: int) -> LimitDecision:
         item = policy.item
         allowed, window = self._fallback.acquire_with_window(
-            item.key_for(policy.limit_class.value, key), item.amount, item.get_expiry(), cost
+            policy.item_key(key), item.amount, item.get_expiry(), cost
         )
         return _decision(policy, key, allowed, window_stats(item, window))
 
@@ -360,13 +360,12 @@ async def _decide_in_one_trip(
     """Refunds and charges in one script (api/limits/redis_window.py)."""
     refund_keys: dict[str, int] = {}
     for (limit_class, key), cost in refunds.items():
-        item = config.policies[limit_class].item
-        refund_keys[item.key_for(limit_class.value, key)] = cost
+        refund_keys[config.policies[limit_class].item_key(key)] = cost
     policies = [config.policies[charge.limit_class] for charge in charges]
     answers = await storage.acquire_many(
         [
             StoreCharge(
-                policy.item.key_for(policy.limit_class.value, charge.key),
+                policy.item_key(charge.key),
                 policy.amount,
                 policy.window_seconds,
                 charge.cost,

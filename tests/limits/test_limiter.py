@@ -152,3 +152,12 @@ def test_a_bad_limit_setting_stops_start_up_naming_the_variable(
 
     with pytest.raises(SettingsError, match=f"OPENDESK_{variable}"):
         load_settings()
+
+
+@pytest.mark.parametrize("limit_class", list(LimitClass))
+def test_policy_keys_are_the_librarys_keys(limit_class: LimitClass) -> None:
+    # Redis holds counters under the library's keys (shared with its other calls).
+    policy = RateLimitConfig.build(dict.fromkeys(LimitClass, "7/hour")).policies[limit_class]
+
+    for key in ("ip:2001:db8::/64", "user:42", "subject:" + "a" * 32, ""):
+        assert policy.item_key(key) == policy.item.key_for(limit_class.value, key)
