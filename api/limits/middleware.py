@@ -10,8 +10,9 @@ IP is resolved and before the body is read. Order per request:
    (:mod:`api.limits.request_charges`), settled together with the request's other
    charges in one store round trip — at the latest when the answer starts, which is
    then replaced by the 429 if the request was over a per-request limit;
-4. every other answer gets ``RateLimit-Policy`` / ``RateLimit`` headers for every limit
-   decided for the request (address, principal, cost; :func:`record_decision`).
+4. every other answer gets ``RateLimit-Policy`` / ``RateLimit`` headers for the
+   per-request limits decided for it (address, principal; :func:`record_decision`); the
+   cost budget reports itself in ``extensions.cost``.
 
 Clients without an IP address (Unix-socket peers, test clients: all
 ``UNKNOWN_CLIENT_IP``) are not limited per IP: they cannot be told apart, and one

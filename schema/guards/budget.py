@@ -126,7 +126,7 @@ class CostBudget(SchemaExtension):
         verdicts = context_value(context, "action_verdicts")
         calls = _action_calls(execution_context, limiter) if isinstance(verdicts, dict) else []
         charges = [(COST_CLASS, key, charged)]
-        charges += [(limit_class, key, 1) for call in calls for limit_class, key in call.charges]
+        charges += [(cls, action_key, 1) for call in calls for cls, action_key in call.charges]
         owed: ChargeSettler | None = context_value(context, "rate_limit_charges")
         decisions = (
             await limiter.hit_all(charges) if owed is None else await owed.settle_with(charges)
@@ -158,8 +158,8 @@ class CostBudget(SchemaExtension):
             _report(context, decision.remaining, decision.reset_at)
             yield
             return
-        if calls:
-            _leave_verdicts(verdicts, calls, decisions)
+        if isinstance(verdicts, dict):
+            _leave_verdicts(verdicts, calls, decisions)  # (none: clears any left over)
         yield
         result = execution_context.result
         actual = max(1, count_objects(result.data)) if result is not None else charged
