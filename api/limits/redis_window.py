@@ -3,8 +3,8 @@ and the window it leaves, plus any refunds waiting, in one Lua script.
 
 ``limits``' Redis storage answers a hit with a bare yes/no; the window's state (for the
 ``RateLimit`` headers, ``Retry-After`` and cost budgets) is a second call, and each limit
-is its own call, so a request checked against its client address, its principal and its
-query cost made six round trips. :class:`OneTripRedisStorage` is the library's
+is its own call: a request checked against its client address, its principal and its
+query cost, then refunded, would make seven round trips. :class:`OneTripRedisStorage` is the library's
 ``RedisStorage`` (same keys, prefix and scripts for everything else: clear, window
 stats) plus :meth:`~OneTripRedisStorage.acquire_many`, which first applies refunds, then
 runs the library's acquire logic for each charge in order, reading the window after
