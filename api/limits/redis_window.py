@@ -2,14 +2,15 @@
 and the window it leaves, plus any refunds waiting, in one Lua script.
 
 ``limits``' Redis storage answers a hit with a bare yes/no; the window's state (for the
-``RateLimit`` headers, ``Retry-After`` and cost budgets) is a second call, and each limit
-is its own call: a request checked against its client address, its principal and its
-query cost, then refunded, would make seven round trips. :class:`OneTripRedisStorage` is the library's
-``RedisStorage`` (same keys, prefix and scripts for everything else: clear, window
-stats) plus :meth:`~OneTripRedisStorage.acquire_many`, which first applies refunds, then
-runs the library's acquire logic for each charge in order, reading the window after
-each, and stops at the first refusal. Written here because the library has no call that
-returns both (its ``hit`` drops the counts it has just read) nor one for several limits;
+``RateLimit`` headers, ``Retry-After`` and cost budgets) is a second call, and each
+limit is its own call: a request checked against its client address, its principal and
+its query cost, then refunded, would make seven round trips.
+:class:`OneTripRedisStorage` is the library's ``RedisStorage`` (same keys, prefix and
+scripts for everything else: clear, window stats) plus
+:meth:`~OneTripRedisStorage.acquire_many`, which first applies refunds, then runs the
+library's acquire logic for each charge in order, reading the window after each, and
+stops at the first refusal. Written here because the library has no call that returns
+both (its ``hit`` drops the counts it has just read) nor one for several limits;
 the acquire below is its ``acquire_sliding_window.lua`` with the read of
 ``sliding_window.lua`` appended, and a test compares both ways on the same keys.
 
