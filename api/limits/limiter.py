@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import islice
 
 import redis.exceptions
 import structlog
@@ -322,11 +323,15 @@ class Limiter:
             return
         known = self._known_refusals
         if len(known) >= KNOWN_REFUSALS_MAX:
+            # Full: drop the expired, and if all are current, the oldest tenth, so that
+            # the scan is paid once per tenth of the table, not once per refusal. A
+            # forgotten refusal costs one store call later, nothing else.
             now = time.time()
             for target in [t for t, d in known.items() if d.reset_at <= now]:
                 del known[target]
-            while len(known) >= KNOWN_REFUSALS_MAX:  # all current: forget the oldest
-                del known[next(iter(known))]
+            if len(known) >= KNOWN_REFUSALS_MAX:
+                for target in list(islice(known, max(1, KNOWN_REFUSALS_MAX // 10))):
+                    del known[target]
         known[(decision.limit_class, decision.key)] = decision
 
     def _store_failed(self, error: BaseException) -> None:

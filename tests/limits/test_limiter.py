@@ -7,6 +7,7 @@ import ipaddress
 import pytest
 
 from api.limits import FailureMode, LimitClass, RateLimitConfig
+from api.limits import limiter as limiter_module
 from api.limits.setup import rate_limit_config
 from api.settings import Settings
 from tests.limits.conftest import SMALL_RATES, LimiterFactory
@@ -161,3 +162,20 @@ def test_policy_keys_are_the_librarys_keys(limit_class: LimitClass) -> None:
 
     for key in ("ip:2001:db8::/64", "user:42", "subject:" + "a" * 32, ""):
         assert policy.item_key(key) == policy.item.key_for(limit_class.value, key)
+
+
+async def test_remembered_refusals_stay_bounded(
+    make_limiter: LimiterFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limiter_module, "KNOWN_REFUSALS_MAX", 20)
+    limiter = make_limiter({LimitClass.IP: "1/minute"})
+
+    for client in range(50):
+        key = f"ip:198.51.100.{client}"
+        await limiter.hit(LimitClass.IP, key=key)
+        refused = await limiter.hit(LimitClass.IP, key=key)
+        assert not refused.allowed
+        assert limiter.known_refusal(LimitClass.IP, key) is not None  # the newest stays
+
+    assert len(limiter._known_refusals) <= 20
+    assert limiter.known_refusal(LimitClass.IP, "ip:198.51.100.0") is None  # the oldest went
