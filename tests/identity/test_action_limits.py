@@ -4,6 +4,7 @@ call answers RATE_LIMITED without running."""
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
 from types import SimpleNamespace
 from typing import Any
@@ -13,6 +14,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from graphql.execution.values import get_variable_values
 from strawberry.tools import merge_types
 
+from accounts.services import password_flows
 from accounts.services.identity import Identity
 from api.limits import LimitClass, Limiter, RateLimitConfig
 from schema.action_limits import ACTION_LIMITS, ActionCall, action_calls
@@ -20,6 +22,7 @@ from schema.build import OpenDeskSchema, SchemaConfig, build_schema
 from schema.context import RequestContext
 from schema.guards.budget import _leave_verdicts
 from schema.identity_fields import IdentityMutation, IdentityQuery
+from schema.privacy_fields import PrivacyMutation
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -100,8 +103,18 @@ async def run(limits: Limiter, identity: Identity, document: str) -> Any:
     return await SCHEMA.execute(document, context_value=context)
 
 
-async def test_over_the_limit_the_call_is_refused_with_retry_after(identity: Identity) -> None:
+async def test_over_the_limit_the_call_is_refused_with_retry_after(
+    identity: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
     limits = limiter(password_reset="2/minute")
+    reached: list[str] = []
+    original = password_flows.request_password_reset
+
+    async def recorded(identity: Identity, email: str) -> None:
+        reached.append(email)
+        await original(identity, email)
+
+    monkeypatch.setattr(password_flows, "request_password_reset", recorded)
 
     answers = [await run(limits, identity, RESET) for _ in range(3)]
 
@@ -109,7 +122,27 @@ async def test_over_the_limit_the_call_is_refused_with_retry_after(identity: Ide
     refused = answers[2].errors[0]
     assert refused.extensions["code"] == "RATE_LIMITED"
     assert 1 <= refused.extensions["retryAfter"] <= 60
-    assert len(identity.mailer.sent) <= 1  # type: ignore[attr-defined]  # (unknown address)
+    assert len(reached) == 2  # the refused call never reached the service
+
+
+def test_every_declared_action_is_a_mutation_of_the_schema() -> None:
+    # A renamed field would lose its prepaid verdict and its resolver's own charge.
+    mutation = SCHEMA._schema.mutation_type
+    assert mutation is not None
+
+    assert set(ACTION_LIMITS) <= set(mutation.fields)
+
+
+def test_every_resolver_enforcing_action_limits_is_declared() -> None:
+    # A resolver missing from the table would find no verdict and no charges to make.
+    enforcing = set()
+    for root in (IdentityMutation, PrivacyMutation):
+        for field in root.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+            source = inspect.getsource(field.base_resolver.wrapped_func)
+            if "enforce_action_limits" in source or "_limit_requests" in source:
+                enforcing.add(SCHEMA.config.name_converter.get_graphql_name(field))
+
+    assert enforcing == set(ACTION_LIMITS)
 
 
 def test_calls_after_a_refused_charge_are_refused_with_it() -> None:
