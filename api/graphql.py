@@ -114,17 +114,23 @@ def graphql_controller(
         @post(status_code=HTTP_200_OK)
         async def handle_http_post(self, request: Request[Any, Any, Any]) -> Response[Any]:
             context = await make_context(request, request.app.state)
-            response: Response[Any] = await self.execute_request(
-                request=request, context=context, root_value=None
-            )
+            try:
+                response: Response[Any] = await self.execute_request(
+                    request=request, context=context, root_value=None
+                )
+            finally:
+                context.loaders.release()
             return response
 
         @get(raises=[ValidationException, NotFoundException])
         async def handle_http_get(self, request: Request[Any, Any, Any]) -> Response[Any]:
             context = await make_context(request, request.app.state)
-            response: Response[Any] = await self.execute_request(
-                request=request, context=context, root_value=None
-            )
+            try:
+                response: Response[Any] = await self.execute_request(
+                    request=request, context=context, root_value=None
+                )
+            finally:
+                context.loaders.release()
             return response
 
         # No subscriptions, so no WebSocket route: Strawberry's controller registers one
