@@ -97,3 +97,18 @@ def test_a_synchronous_hook_that_is_async_is_refused_when_built() -> None:
 
     with pytest.raises(TypeError, match="on_parse must be synchronous"):
         GuardChain(parts=[AsyncParse])
+
+
+async def test_a_hook_that_yields_twice_is_an_error_not_a_silent_skip() -> None:
+    class YieldsTwice(SchemaExtension):
+        def on_validate(self) -> Iterator[None]:
+            yield
+            yield
+
+    chained = strawberry.Schema(Query, extensions=[partial(GuardChain, parts=[YieldsTwice])])
+
+    result = await chained.execute("{ hello }")
+
+    assert result.errors
+    assert result.data is None
+    assert "yielded more than once" in str(result.errors[0].original_error)
