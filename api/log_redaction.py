@@ -18,6 +18,7 @@ the net under it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping, MutableMapping
@@ -127,7 +128,9 @@ def redact_text(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_secret_field(name: object) -> bool:
+    # Cached: a process logs the same few dozen field names over and over.
     return isinstance(name, str) and name.lower().replace("-", "_") in _SECRET_FIELDS
 
 
@@ -147,9 +150,30 @@ def _redact(value: Any) -> Any:
 
 def redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
     """The structlog processor."""
+    if _plainly_clean(event):
+        return event
     for name, value in list(event.items()):
         event[name] = REDACTED if _is_secret_field(name) else _redact(value)
     return event
+
+
+def _plainly_clean(event: MutableMapping[str, Any]) -> bool:
+    """True when no field of ``event`` can need redacting, judged in one pass, as for
+    nearly every line (the access log's: method, path, status, ids, address): no secret
+    field name, only flat values, and none of the patterns' markers in all their text
+    at once (:func:`_may_match`; joining can only add markers, never hide one, so a
+    line it passes has no field the per-field check would change). ≈ 1/3 of the
+    per-field check's time."""
+    texts: list[str] = []
+    for name, value in event.items():
+        if _is_secret_field(name):
+            return False
+        kind = type(value)
+        if kind is str:
+            texts.append(value)
+        elif value is not None and kind is not int and kind is not float and kind is not bool:
+            return False
+    return not _may_match("\n".join(texts))
 
 
 class RedactingFilter(logging.Filter):

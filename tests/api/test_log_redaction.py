@@ -94,6 +94,35 @@ def test_the_one_pass_check_skips_only_text_no_pattern_changes(text: str) -> Non
         assert _may_match(text)  # the cheap check never skips a match
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "login failed for jane.doe@example.org",
+        f"Authorization: Bearer {API_KEY}",
+        f"stored {SEALED}",
+        "call +44 20 7946 0123 now",
+        "password=hunter2",
+        "\u017fecret=hidden",
+        "/graphql",
+        "",
+    ],
+)
+def test_a_flat_line_is_redacted_as_field_by_field(text: str) -> None:
+    """A line of flat values (the access log's shape) is judged in one pass first; it
+    must come out exactly as each field redacted on its own."""
+    event = {"event": "http_request", "status": 200, "ms": 1.5, "ok": True, "path": text}
+
+    redacted = redact_event(None, "info", dict(event))
+
+    assert redacted == {**event, "path": redact_text(text)}
+
+
+def test_a_secret_field_name_in_a_flat_line_is_withheld() -> None:
+    redacted = redact_event(None, "info", {"event": "x", "Api-Key": "plain", "status": 200})
+
+    assert redacted == {"event": "x", "Api-Key": REDACTED, "status": 200}
+
+
 def test_identifiers_the_logs_need_are_kept() -> None:
     request_id, user_id = uuid.uuid4().hex, str(uuid.uuid4())
     operation_hash = "a" * 64
