@@ -94,6 +94,22 @@ async def test_pagination_walks_every_ticket_once_newest_first() -> None:
     assert seen == [ticket.subject for ticket in reversed(created)]
 
 
+async def test_each_edge_cursor_resumes_right_after_that_edge() -> None:
+    alice = await make_user(Role.customer)
+    created = [await make_ticket(alice, subject=f"T{index}") for index in range(4)]
+    newest_first = [ticket.subject for ticket in reversed(created)]
+
+    page = (await execute(TICKETS, principal_of(alice), {"first": 3})).data["tickets"]
+    after_first = await execute(
+        TICKETS, principal_of(alice), {"first": 5, "after": page["edges"][0]["cursor"]}
+    )
+
+    assert page["edges"][-1]["cursor"] == page["pageInfo"]["endCursor"]
+    assert [edge["node"]["subject"] for edge in after_first.data["tickets"]["edges"]] == (
+        newest_first[1:]
+    )
+
+
 async def test_status_filter_returns_only_that_status() -> None:
     alice = await make_user(Role.customer)
     await make_ticket(alice)
