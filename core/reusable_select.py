@@ -58,8 +58,10 @@ class ReusableSelect(Generic[TableT]):
     """``build(**markers)`` → a Piccolo ``Select``; ``await run(**values)`` → its rows.
 
     A parameter given a list stands for that many values (``Column.is_in`` of it); any
-    other value is one value. At most ``max_shapes`` templates are kept (least recently
-    used dropped).
+    other value is one value. ``run(limit=n)`` adds ``LIMIT n`` with ``n`` bound as a
+    parameter too (Piccolo's own ``limit()`` writes the number into the text, which
+    would make a template per page size). At most ``max_shapes`` templates are kept
+    (least recently used dropped).
     """
 
     def __init__(
@@ -74,7 +76,9 @@ class ReusableSelect(Generic[TableT]):
         self._max_shapes = max_shapes
         self._templates: OrderedDict[tuple[tuple[str, int | None], ...], _Template] = OrderedDict()
 
-    async def run(self, **values: Any) -> list[dict[str, Any]]:
+    async def run(self, *, limit: int | None = None, **values: Any) -> list[dict[str, Any]]:
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise ValueError(f"limit must be a whole number >= 0, not {limit!r}")
         shape = tuple(
             (name, len(value) if isinstance(value, list) else None)
             for name, value in sorted(values.items())
@@ -88,7 +92,10 @@ class ReusableSelect(Generic[TableT]):
         else:
             self._templates.move_to_end(shape)
         arguments = [_value(values, marker) for marker in template.markers]
-        rows: list[dict[str, Any]] = await self._table.raw(template.sql, *arguments)
+        if limit is None:
+            rows: list[dict[str, Any]] = await self._table.raw(template.sql, *arguments)
+        else:
+            rows = await self._table.raw(template.sql + " LIMIT {}", *arguments, limit)
         return rows
 
     def _compose(self, shape: tuple[tuple[str, int | None], ...]) -> _Template:

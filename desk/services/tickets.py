@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
+
+from piccolo.query import Select
 
 from accounts.tables import Organisation
 from core.errors import BadUserInput, Forbidden, NotFound
+from core.reusable_select import ReusableSelect
 from core.text import clean_text
 from desk.cursors import decode_cursor
 from desk.records import TicketPage, TicketRecord
-from desk.services.visibility import visible_tickets
+from desk.services.visibility import ticket_reach, visible_tickets
 from desk.tables import Ticket, TicketPriority, TicketStatus
 from permissions.principal import Principal
 
@@ -31,21 +35,41 @@ async def list_tickets(
     """Newest first, keyset-paginated; ``first`` must be within 1..max_page_size."""
     if not 1 <= first <= max_page_size:
         raise BadUserInput(f"Must be between 1 and {max_page_size}.", field="first")
-    scope = visible_tickets(principal)
-    if scope is None:
+    reach = ticket_reach(principal)
+    if reach is None:
         return TicketPage(tickets=[], has_next_page=False)
-    query = Ticket.select().where(*scope) if scope else Ticket.select()
+    values: dict[str, Any] = {}
+    if reach.organisation is not None:
+        values["organisation"] = reach.organisation
     if status is not None:
-        query = query.where(Ticket.status == status.value)
+        values["status"] = status.value
     if after is not None:
-        created_at, row_id = decode_cursor(after)
+        values["after_created_at"], values["after_id"] = decode_cursor(after)
+    rows = await _TICKET_PAGE.run(limit=first + 1, **values)
+    tickets = [TicketRecord.from_row(row) for row in rows[:first]]
+    return TicketPage(tickets=tickets, has_next_page=len(rows) > first)
+
+
+def _ticket_page(**given: Any) -> Select[Any]:
+    """Newest first; each condition only when its parameter is given (a template per
+    combination: at most eight)."""
+    query = Ticket.select()
+    if "organisation" in given:
+        query = query.where(Ticket.organisation == given["organisation"])
+    if "status" in given:
+        query = query.where(Ticket.status == given["status"])
+    if "after_created_at" in given:
+        created_at, row_id = given["after_created_at"], given["after_id"]
         query = query.where(
             (Ticket.created_at < created_at)
             | ((Ticket.created_at == created_at) & (Ticket.id < row_id))
         )
-    rows = await query.order_by(Ticket.created_at, Ticket.id, ascending=False).limit(first + 1)
-    tickets = [TicketRecord.from_row(row) for row in rows[:first]]
-    return TicketPage(tickets=tickets, has_next_page=len(rows) > first)
+    return query.order_by(Ticket.created_at, Ticket.id, ascending=False)
+
+
+# The page behind every ticket list, composed once per combination of conditions (its
+# SQL took ≈ 6 % of a 20-ticket page's instructions to compose, every time).
+_TICKET_PAGE = ReusableSelect(Ticket, _ticket_page)
 
 
 async def get_ticket(principal: Principal, ticket_id: uuid.UUID) -> TicketRecord | None:

@@ -149,3 +149,30 @@ async def test_the_products_users_queries_read_every_column_as_piccolo_did() -> 
         assert record == type(record).with_sealed_contact(expected[user_id])
         assert flagged_records[user_id] == record
     assert assigned == {row["id"] for row in flagged if row[ASSIGNED_FLAG]} == {customers[0].id}
+
+
+async def test_a_limit_is_bound_so_every_page_size_shares_one_template() -> None:
+    users = [await make_user(Role.customer) for _ in range(4)]
+    ids = [user.id for user in users]
+    composed: list[int] = []
+
+    def ordered(ids: Any) -> Select[Any]:
+        composed.append(len(ids))
+        return User.select(User.id).where(User.id.is_in(ids)).order_by(User.id)
+
+    reusable = ReusableSelect(User, ordered)
+
+    pages = {size: await reusable.run(ids=ids, limit=size) for size in (0, 1, 3, 9)}
+
+    assert {size: [row["id"] for row in rows] for size, rows in pages.items()} == {
+        size: sorted(ids)[:size] for size in (0, 1, 3, 9)
+    }
+    assert composed == [4]
+
+
+@pytest.mark.parametrize("limit", [-1, 2.0, True, "3"])
+async def test_a_limit_that_is_not_a_whole_number_is_refused(limit: Any) -> None:
+    reusable = ReusableSelect(User, by_ids)
+
+    with pytest.raises(ValueError, match="limit must be a whole number"):
+        await reusable.run(ids=[uuid.uuid4()], limit=limit)
