@@ -1,6 +1,6 @@
-"""CPU instructions per `me` request, product vs comparator, counted by callgrind.
+"""CPU instructions per request, product vs comparator, counted by callgrind.
 
-``python -m bench.instructions [--db sqlite|postgresql] [--requests N]``
+``python -m bench.instructions [--db sqlite|postgresql] [--query me|tickets] [--requests N]``
 
 On a shared VM wall-clock ratios move by ±10 % between identical runs; instruction
 counts do not, so code changes of a few percent are told apart here and confirmed by the
@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from api.edge import CSRF_HEADER
-from bench.documents import ME
+from bench.documents import ME, TICKETS
 from bench.product_server import REPOSITORY
 from bench.servers import fresh_database, migrate_and_seed, server_environment
 
 ASGIApp = Callable[..., Awaitable[None]]
 WARM_UP_REQUESTS = 50
+QUERIES = {"me": ME, "tickets": TICKETS}
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Work paced by the clock, not by requests (the block-list poll every 0.5 s, the
 # allowlist refresh, the privacy runner): under valgrind the code runs about 50 times
@@ -86,8 +87,8 @@ async def _request(
     return answer["status"], answer["headers"], answer["body"]
 
 
-async def _drive(app: ASGIApp, requests: int) -> None:
-    """Start the app, warm it up, serve ``requests`` `me` requests, stop it."""
+async def _drive(app: ASGIApp, query: str, requests: int) -> None:
+    """Start the app, warm it up, serve ``requests`` requests of ``query``, stop it."""
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     lifespan = asyncio.create_task(
@@ -104,11 +105,11 @@ async def _drive(app: ASGIApp, requests: int) -> None:
             cookie = value.split(b";", 1)[0]
             token = cookie.split(b"=", 1)[1]
             headers += [(b"cookie", cookie), (CSRF_HEADER.encode(), token)]
-    body = json.dumps({"query": ME}).encode()
+    body = json.dumps({"query": QUERIES[query]}).encode()
     for _ in range(WARM_UP_REQUESTS):
         status, _, answer = await _request(app, "POST", "/graphql", headers, body)
         if status != 200 or b'"errors"' in answer:
-            raise RuntimeError(f"`me` failed: {status} {answer[:300]!r}")
+            raise RuntimeError(f"`{query}` failed: {status} {answer[:300]!r}")
     for _ in range(requests):
         await _request(app, "POST", "/graphql", headers, body)
     await inbox.put({"type": "lifespan.shutdown"})
@@ -116,24 +117,24 @@ async def _drive(app: ASGIApp, requests: int) -> None:
     await lifespan
 
 
-def _child(app_name: str, requests: int) -> None:
+def _child(app_name: str, query: str, requests: int) -> None:
     """Runs under callgrind: build the app as the suite's server would, then drive it."""
     if app_name == "product":
         from bench.product_server import install_principal_injection
 
         install_principal_injection()
-        from api.app import create_app
-        from api.settings import load_settings
+        # The server's own entry point: its start-up ends with the heap frozen (api.asgi).
+        from api.asgi import create_app_from_environment
 
-        app: Any = create_app(load_settings())
+        app: Any = create_app_from_environment()
     else:
         from bench.comparator import create_comparator_app
 
         app = create_comparator_app()
-    asyncio.run(_drive(app, requests))
+    asyncio.run(_drive(app, query, requests))
 
 
-def _instructions(environment: dict[str, str], app_name: str, requests: int) -> int:
+def _instructions(environment: dict[str, str], app_name: str, query: str, requests: int) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(scratch) / "callgrind.out"
         subprocess.run(
@@ -146,6 +147,8 @@ def _instructions(environment: dict[str, str], app_name: str, requests: int) -> 
                 "bench.instructions",
                 "--child",
                 app_name,
+                "--query",
+                query,
                 "--requests",
                 str(requests),
             ],
@@ -162,11 +165,12 @@ def _instructions(environment: dict[str, str], app_name: str, requests: int) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.instructions")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--query", choices=sorted(QUERIES), default="me")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--child", choices=["product", "comparator"], help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.child:
-        _child(arguments.child, arguments.requests)
+        _child(arguments.child, arguments.query, arguments.requests)
         return 0
     if shutil.which("valgrind") is None:
         sys.stderr.write("bench.instructions needs valgrind (apt-get install valgrind)\n")
@@ -182,11 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         environment.update(CLOCK_PACED_WORK_OFF)
         per_request: dict[str, float] = {}
         for app_name in ("product", "comparator"):
-            counted = _instructions(environment, app_name, arguments.requests)
-            baseline = _instructions(environment, app_name, 0)
+            counted = _instructions(environment, app_name, arguments.query, arguments.requests)
+            baseline = _instructions(environment, app_name, arguments.query, 0)
             per_request[app_name] = (counted - baseline) / arguments.requests
     report = {
         "db": arguments.db,
+        "query": arguments.query,
         "requests": arguments.requests,
         "instructions_per_request": {name: round(value) for name, value in per_request.items()},
         "ratio_comparator_over_product": round(
