@@ -9,6 +9,7 @@ limits, IP blocks, audit events, access logs) reads the result through
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ All such requests share this one address, so per-IP limits treat them as one cli
 """
 
 _MAX_NODE_LENGTH: Final = 128  # longest sane "[v6%zone]:port" is far shorter
+_PARSED_NODES_MAX: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,18 @@ def parse_node(text: str) -> IPAddress | None:
     ``[2001:db8::1]:443``. The port is ignored. IPv4-mapped IPv6 addresses come back as
     IPv4 and IPv6 zone ids are dropped, so one client has one spelling. ``unknown``,
     obfuscated identifiers (``_hidden``) and anything else give ``None``; never raises.
+
+    Answers for recent spellings are remembered (the same few peers and proxies write
+    nearly every hop; ``ipaddress`` takes a few µs a parse): at most
+    ``_PARSED_NODES_MAX`` of them, texts of a sane length only, so a flood of distinct
+    or padded hops cannot grow it.
     """
+    if len(text) > _MAX_NODE_LENGTH:
+        return _parse_node(text)
+    return _parse_recent_node(text)
+
+
+def _parse_node(text: str) -> IPAddress | None:
     text = text.strip()
     if not text or len(text) > _MAX_NODE_LENGTH:
         return None
@@ -106,6 +119,9 @@ def parse_node(text: str) -> IPAddress | None:
         if address.scope_id is not None:
             return IPv6Address(address.packed)
     return address
+
+
+_parse_recent_node = functools.lru_cache(maxsize=_PARSED_NODES_MAX)(_parse_node)
 
 
 def resolve_client_ip(

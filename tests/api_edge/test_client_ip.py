@@ -237,3 +237,19 @@ def test_untrusted_peer_always_wins_whatever_the_headers(raw: bytes, peer: objec
     headers = [(b"x-forwarded-for", raw), (b"forwarded", raw)]
     assert resolve_client_ip(str(peer), headers, PROXIES) == peer_ip
     assert resolve_client_ip(str(peer), headers, FORWARDED) == peer_ip
+
+
+def test_remembered_spellings_are_bounded_and_padded_hops_are_never_kept() -> None:
+    from api.edge.client_ip import _PARSED_NODES_MAX, _parse_recent_node
+
+    for index in range(_PARSED_NODES_MAX + 100):
+        assert parse_node(f"10.{index // 65536 % 256}.{index // 256 % 256}.{index % 256}")
+    padded = " " * 200 + "203.0.113.9"
+
+    assert _parse_recent_node.cache_info().currsize <= _PARSED_NODES_MAX
+    looked_up = _parse_recent_node.cache_info()
+    assert parse_node(padded) == IPv4Address("203.0.113.9")  # parsed as before...
+    assert _parse_recent_node.cache_info() == looked_up  # ...but never kept
+    assert (
+        parse_node("203.0.113.9:443") == parse_node("203.0.113.9:443") == IPv4Address("203.0.113.9")
+    )
