@@ -32,9 +32,9 @@ class Loaders:
 
     The load functions are module functions bound to what they read (the principal, the
     fact table), never to this object: a loader holding a bound method of its owner
-    would make a reference cycle, and everything the request loaded (records, their
-    UUIDs, the loaders' futures) would wait for the cyclic garbage collector instead of
-    being freed when the request ends (≈ 700 objects a tickets page, measured).
+    makes a reference cycle, and the loaders with everything they hold could then only
+    be freed by the cyclic garbage collector. See :meth:`release` for the cycle that
+    is not ours.
     """
 
     def __init__(self, principal: Principal) -> None:
