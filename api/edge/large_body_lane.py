@@ -1,8 +1,8 @@
 """Requests with large bodies are served a few at a time, so they cannot crowd out the rest.
 
-A GraphQL request is a few hundred bytes; the body limit allows a megabyte for the rare
-mutation carrying long text. Judging a megabyte (decoding it, measuring the document,
-refusing it) costs several times a whole normal request, so a flood of large hostile
+A GraphQL request is a few hundred bytes; the body limit allows half a megabyte for the
+rare mutation carrying long text. Judging that much (decoding it, measuring the document,
+refusing it) costs as much as a whole normal request or more, so a flood of large hostile
 bodies, each one refused correctly, would still take the core from everyone else. This
 layer gives the large ones their own lane: at most ``concurrency`` of them are processed
 at a time per worker, up to ``queue`` more wait (each at most ``max_wait_seconds``), and

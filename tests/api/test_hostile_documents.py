@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 from litestar.testing import AsyncTestClient
 from structlog.testing import capture_logs
 
+from accounts.services.authentication import start_session
 from api.app import create_app
+from api.identity import PLAIN_COOKIE
 from api.settings import Settings
+from desk.services.tickets import BODY_MAX
+from permissions.roles import Role
 from schema.guards.verdict import REFUSED_EVENT
 from tests.csrf_helpers import with_csrf
+from tests.factories import make_user
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -46,8 +52,9 @@ HOSTILE = [
         {"DEPTH_LIMIT_EXCEEDED", "TOO_MANY_TOKENS", "GRAPHQL_PARSE_FAILED"},
     ),
     ("unbalanced braces", "{ me { " * 200, {"GRAPHQL_PARSE_FAILED", "DEPTH_LIMIT_EXCEEDED"}),
-    ("1 MB of fields", "{ me { " + "id " * 300_000 + "} }", {"DOCUMENT_TOO_LARGE"}),
-    ("1 MB comment", "#" + "x" * 900_000 + "\n{ me { id } }", {"DOCUMENT_TOO_LARGE"}),
+    # As big as the body limit lets through: judged by the document-length guard.
+    ("500 kB of fields", "{ me { " + "id " * 170_000 + "} }", {"DOCUMENT_TOO_LARGE"}),
+    ("500 kB comment", "#" + "x" * 510_000 + "\n{ me { id } }", {"DOCUMENT_TOO_LARGE"}),
     ("16 aliases (valid document)", _aliases(16), {"TOO_MANY_ALIASES"}),
     (
         "5 mutations",
@@ -80,6 +87,57 @@ async def test_hostile_document_is_refused_with_a_code(
     body = response.json()
     assert body.get("data") is None
     assert {error["extensions"]["code"] for error in body["errors"]} <= codes
+
+
+@pytest.mark.parametrize(
+    "document",
+    ["{ me { " + "id " * 333_000 + "} }", "#" + "x" * 1_000_000 + "\n{ me { id } }"],
+    ids=["1 MB of fields", "1 MB comment"],
+)
+async def test_a_one_megabyte_document_is_refused_from_its_length_unread(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    document: str,
+) -> None:
+    response = await client.post("/graphql", json={"query": document})
+
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_the_largest_legitimate_operation_fits_the_body_limit(
+    settings: Settings,
+) -> None:
+    """A 20,000-character ticket body and a 20,000-character document, both written as
+    JSON's longest escapes (a client escaping everything outside ASCII), are served."""
+    app = create_app(settings)
+    identity = app.state.resources.identity
+    customer = await make_user(Role.customer)
+    session = await start_session(
+        identity,
+        user_id=customer.id,
+        role=Role.customer,
+        organisation_id=customer.organisation_id,
+        mfa_at=None,
+        client_ip="127.0.0.1",
+        user_agent="pytest",
+    )
+    mutation = "mutation($input: CreateTicketInput!) { createTicket(input: $input) { id } }"
+    astral = "\U0001f600"  # escaped by json.dumps as a surrogate pair: 12 bytes
+    document = mutation + " #" + astral * (20_000 - len(mutation) - 2)
+    variables = {"input": {"subject": "Full", "body": astral * BODY_MAX}}
+    body = json.dumps({"query": document, "variables": variables}).encode()
+    async with AsyncTestClient(app=app) as test_client:
+        test_client.cookies.set(PLAIN_COOKIE, session.token)
+        await with_csrf(test_client)
+        response = await test_client.post(
+            "/graphql", content=body, headers={"content-type": "application/json"}
+        )
+
+    assert len(document) == 20_000
+    assert len(body) > 475_000  # the worst case, not an easy one
+    assert response.status_code == 200
+    assert response.json().get("errors") is None
+    assert response.json()["data"]["createTicket"]["id"]
 
 
 @pytest.mark.parametrize(("first", "cost"), [(10, 20), (20, 40)])
