@@ -9,15 +9,13 @@ import pytest
 from litestar.testing import AsyncTestClient
 from structlog.testing import capture_logs
 
-from accounts.services.authentication import start_session
 from api.app import create_app
-from api.identity import PLAIN_COOKIE
 from api.settings import Settings
 from desk.services.tickets import BODY_MAX
 from permissions.roles import Role
 from schema.guards.verdict import REFUSED_EVENT
 from tests.csrf_helpers import with_csrf
-from tests.factories import make_user
+from tests.edge_http.conftest import signed_in
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -110,24 +108,13 @@ async def test_the_largest_legitimate_operation_fits_the_body_limit(
     """A 20,000-character ticket body and a 20,000-character document, both written as
     JSON's longest escapes (a client escaping everything outside ASCII), are served."""
     app = create_app(settings)
-    identity = app.state.resources.identity
-    customer = await make_user(Role.customer)
-    session = await start_session(
-        identity,
-        user_id=customer.id,
-        role=Role.customer,
-        organisation_id=customer.organisation_id,
-        mfa_at=None,
-        client_ip="127.0.0.1",
-        user_agent="pytest",
-    )
     mutation = "mutation($input: CreateTicketInput!) { createTicket(input: $input) { id } }"
     astral = "\U0001f600"  # escaped by json.dumps as a surrogate pair: 12 bytes
     document = mutation + " #" + astral * (20_000 - len(mutation) - 2)
     variables = {"input": {"subject": "Full", "body": astral * BODY_MAX}}
     body = json.dumps({"query": document, "variables": variables}).encode()
     async with AsyncTestClient(app=app) as test_client:
-        test_client.cookies.set(PLAIN_COOKIE, session.token)
+        await signed_in(app, test_client, Role.customer)
         await with_csrf(test_client)
         response = await test_client.post(
             "/graphql", content=body, headers={"content-type": "application/json"}
