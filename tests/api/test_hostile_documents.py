@@ -15,7 +15,7 @@ from desk.services.tickets import BODY_MAX
 from permissions.roles import Role
 from schema.guards.verdict import REFUSED_EVENT
 from tests.csrf_helpers import with_csrf
-from tests.edge_http.conftest import signed_in
+from tests.edge_http.conftest import http_client, signed_in
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -113,7 +113,8 @@ async def test_the_largest_legitimate_operation_fits_the_body_limit(
     document = mutation + " #" + astral * (20_000 - len(mutation) - 2)
     variables = {"input": {"subject": "Full", "body": astral * BODY_MAX}}
     body = json.dumps({"query": document, "variables": variables}).encode()
-    async with AsyncTestClient(app=app) as test_client:
+    # On the test's own event loop (the session is made there: one asyncpg pool, one loop).
+    async with http_client(app) as test_client:
         await signed_in(app, test_client, Role.customer)
         await with_csrf(test_client)
         response = await test_client.post(
