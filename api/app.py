@@ -7,6 +7,7 @@ The Litestar app is wrapped by the edge middleware as plain ASGI (not Litestar
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Litestar
@@ -18,6 +19,7 @@ from api.edge.large_body_lane import LargeBodyLaneConfig
 from api.edge_policy import edge_policies
 from api.graphiql import graphiql_assets_router
 from api.graphql import graphql_controller
+from api.graphql_precheck import GraphQLPrecheckMiddleware
 from api.health import healthz, readyz
 from api.limits import PrincipalRateLimited, RateLimiting, rate_limited_response
 from api.logging import configure_logging
@@ -28,6 +30,7 @@ from api.resources import Resources
 from api.settings import Settings
 from desk.attachments import AttachmentStore
 from schema.build import SchemaConfig, build_schema
+from schema.guards.precheck import DocumentPrecheck
 
 # The largest JSON body the API reads: room for the largest operation the schema takes
 # (a document at the guards' 20,000-character limit and a text input at the largest,
@@ -42,8 +45,15 @@ class OpenDeskApp:
     """The ASGI application: the Litestar app behind the edge middleware."""
 
     def __init__(
-        self, litestar: Litestar, settings: Settings, rate_limiting: RateLimiting | None = None
+        self,
+        litestar: Litestar,
+        settings: Settings,
+        rate_limiting: RateLimiting | None = None,
+        *,
+        precheck: DocumentPrecheck,
     ) -> None:
+        """``precheck``: documents refused from their text alone, before the request is
+        authenticated or routed (api.graphql_precheck; in the edge after CSRF)."""
         self.litestar = litestar
         self._asgi = wrap_edge(
             litestar,
@@ -62,6 +72,7 @@ class OpenDeskApp:
             ),
             # IP blocks and the per-IP limit: after the client IP, before the body is read.
             after_client_ip=[rate_limiting.edge_hook] if rate_limiting else [],
+            document_checks=partial(GraphQLPrecheckMiddleware, precheck=precheck),
             **edge_policies(settings, litestar.state["resources"].keyring),
         )
 
@@ -95,7 +106,8 @@ def create_app(settings: Settings) -> OpenDeskApp:
         AttachmentStore(settings.attachments_dir),
     )
     persisted = persisted_gate(settings, schema)
-    graphql = graphql_controller(schema, settings, schema_config.guards(), persisted)
+    guards = schema_config.guards()
+    graphql = graphql_controller(schema, settings, guards, persisted)
     litestar = Litestar(
         route_handlers=[
             healthz,
@@ -131,4 +143,5 @@ def create_app(settings: Settings) -> OpenDeskApp:
         debug=False,
         openapi_config=None,
     )
-    return OpenDeskApp(litestar, settings, rate_limiting)
+    precheck = DocumentPrecheck.from_config(guards, schema._schema)
+    return OpenDeskApp(litestar, settings, rate_limiting, precheck=precheck)

@@ -8,6 +8,7 @@ any of them: a ``Litestar`` instance, Litestar's own middleware, a test shim.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, TypeAlias
 
@@ -23,6 +24,12 @@ def scope_state(scope: Scope) -> dict[str, Any]:
     """Return ``scope["state"]``, creating it so that every layer shares one dict object."""
     state: dict[str, Any] = scope.setdefault("state", {})
     return state
+
+
+def route_path(path: str) -> str:
+    """``path`` as the router matches it: repeated slashes collapsed, no trailing slash
+    (so ``/graphql/`` and ``//graphql`` are the GraphQL route too)."""
+    return re.sub(r"/{2,}", "/", path).rstrip("/") or "/"
 
 
 def header_values(headers: RawHeaders, name: bytes) -> list[str]:

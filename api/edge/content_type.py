@@ -13,7 +13,15 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from api.edge._asgi import ASGIApp, Receive, Scope, Send, header_values, send_json_error
+from api.edge._asgi import (
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    header_values,
+    route_path,
+    send_json_error,
+)
 
 __all__ = ("GraphQLContentTypeMiddleware", "is_allowed_graphql_post", "is_allowed_upload_post")
 
@@ -57,12 +65,12 @@ class GraphQLContentTypeMiddleware:
         self, app: ASGIApp, path: str = "/graphql", upload_path: str | None = None
     ) -> None:
         self.app = app
-        self.path = _normalise(path)
-        self.upload_path = _normalise(upload_path) if upload_path else None
+        self.path = route_path(path)
+        self.upload_path = route_path(upload_path) if upload_path else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         is_post = scope["type"] == "http" and str(scope.get("method", "")).upper() == "POST"
-        path = _normalise(str(scope.get("path", ""))) if is_post else ""
+        path = route_path(str(scope.get("path", ""))) if is_post else ""
         if is_post and path == self.upload_path:
             headers = scope.get("headers", ())
             content_types = header_values(headers, b"content-type")
@@ -92,7 +100,3 @@ class GraphQLContentTypeMiddleware:
                 )
                 return
         await self.app(scope, receive, send)
-
-
-def _normalise(path: str) -> str:
-    return re.sub(r"/{2,}", "/", path).rstrip("/") or "/"

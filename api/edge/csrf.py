@@ -31,7 +31,16 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
-from api.edge._asgi import ASGIApp, Message, Receive, Scope, Send, header_values, send_json_error
+from api.edge._asgi import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    header_values,
+    route_path,
+    send_json_error,
+)
 from api.edge.csrf_tokens import CSRFKeys, issue_csrf_token, session_binding, verify_csrf_token
 
 __all__ = ("CSRF_HEADER", "CSRFConfig", "CSRFMiddleware", "csrf_cookie_name")
@@ -88,7 +97,7 @@ class CSRFMiddleware:
             and len(session_values) <= 1
             and verify_csrf_token(self.config.keys, presented, binding)
         )
-        path = _normalise(str(scope.get("path", "")))
+        path = route_path(str(scope.get("path", "")))
         if path == self.config.token_path and scope.get("method") == "GET":
             token = presented if cookie_valid and presented else None
             await self._answer_token(send, token or issue_csrf_token(self.config.keys, binding))
@@ -229,7 +238,3 @@ def _constant_time_equal(left: str, right: str) -> bool:
 def _netloc(scheme: str, netloc: str) -> str:
     default = {"http": ":80", "https": ":443"}.get(scheme, "")
     return netloc.removesuffix(default) if default else netloc
-
-
-def _normalise(path: str) -> str:
-    return re.sub(r"/{2,}", "/", path).rstrip("/") or "/"

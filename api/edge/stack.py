@@ -41,24 +41,28 @@ def wrap_edge(
     cors: CORSPolicy | None = None,
     csrf: CSRFConfig | None = None,
     large_body_lane: LargeBodyLaneConfig | None = None,
+    document_checks: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> ASGIApp:
     """Return ``app`` behind the edge middleware. Outermost first:
 
     security headers → request id + access log → header count/size (431) → allowed hosts
     (400) → CORS (preflights answered here) → client IP → ``after_client_ip`` (in the
     given order; e.g. the IP block list, which needs the client IP) → body limit →
-    large-body lane (bodies over its threshold served a few at a time) →
-    GraphQL content type → CSRF →
+    GraphQL content type → CSRF → ``document_checks`` (documents refused from their
+    text alone: api.graphql_precheck) → large-body lane (bodies over its threshold
+    served a few at a time; what the layers before it refuse never waits for it) →
     ``app``. ``upload_path`` is the one path that takes multipart bodies (with the CSRF
     header), up to ``upload_max_body_bytes``. The optional layers are left out when not given.
 
     Every answer from an inner layer (403, 413, 415, 503, 500) therefore carries the
     security headers and the request id, and is access-logged with the client IP.
     """
-    wrapped: ASGIApp = CSRFMiddleware(app, csrf) if csrf else app
+    wrapped: ASGIApp = LargeBodyLane(app, large_body_lane) if large_body_lane else app
+    if document_checks is not None:
+        wrapped = document_checks(wrapped)
+    if csrf is not None:
+        wrapped = CSRFMiddleware(wrapped, csrf)
     wrapped = GraphQLContentTypeMiddleware(wrapped, path=graphql_path, upload_path=upload_path)
-    if large_body_lane is not None:
-        wrapped = LargeBodyLane(wrapped, large_body_lane)
     per_path = {upload_path: upload_max_body_bytes} if upload_path and upload_max_body_bytes else {}
     wrapped = BodyLimitMiddleware(wrapped, max_body_bytes, per_path)
     for factory in reversed(after_client_ip):

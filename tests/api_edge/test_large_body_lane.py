@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from api.edge import SecurityHeadersConfig, TrustedProxyConfig, wrap_edge
 from api.edge.body_limit import BodyLimitMiddleware
 from api.edge.large_body_lane import (
     BODY_BYTES_STATE_KEY,
@@ -253,3 +254,56 @@ def test_the_rest_follows_the_duty_cycle_up_to_its_cap() -> None:
 def test_nonsense_settings_are_refused(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="large-body lane"):
         LargeBodyLaneConfig(**overrides)
+
+
+async def test_what_the_document_checks_refuse_never_waits_for_the_lane() -> None:
+    """A large body the document checks refuse from its text is answered while the lane
+    is full: hostile documents cannot queue ahead of legitimate large ones."""
+    gate = Gate()
+
+    def refuse_hostile(app: Any) -> Any:
+        async def checks(scope: Any, receive: Any, send: Any) -> None:
+            message = await receive()
+            if message.get("body", b"").startswith(b"hostile"):
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                await send({"type": "http.response.body", "body": b"refused"})
+                return
+
+            async def replay() -> Any:
+                return message
+
+            await app(scope, replay, send)
+
+        return checks
+
+    app = wrap_edge(
+        gate,
+        proxies=TrustedProxyConfig(()),
+        security_headers=SecurityHeadersConfig(),
+        max_body_bytes=BODY_LIMIT,
+        large_body_lane=LargeBodyLaneConfig(
+            threshold_bytes=THRESHOLD, concurrency=1, queue=0, duty_cycle=1.0
+        ),
+        document_checks=refuse_hostile,
+    )
+    size = str(THRESHOLD + 1)
+    held = asyncio.create_task(
+        call(
+            app, method="POST", headers=[("content-length", size)], chunks=[b"x" * (THRESHOLD + 1)]
+        )
+    )
+    await _settle()
+    hostile = await call(
+        app,
+        method="POST",
+        headers=[("content-length", size)],
+        chunks=[b"hostile" + b"x" * (THRESHOLD - 6)],
+    )
+    busy = await call(
+        app, method="POST", headers=[("content-length", size)], chunks=[b"y" * (THRESHOLD + 1)]
+    )
+    gate.release.set()
+
+    assert (hostile.status, hostile.body) == (200, b"refused")
+    assert busy.status == 503  # the lane itself is full
+    assert (await held).status == 200

@@ -1,0 +1,98 @@
+"""Cheap refusal first: a POST to /graphql whose document can be refused from its text
+alone (too long, brackets nested too deep: schema.guards.precheck) is answered here,
+before the request is authenticated, routed or parsed.
+
+The innermost edge layer: the body limit, the per-address limit, the content type and
+CSRF have already judged the request, and the body is read (the body limit holds it).
+What this answers is what the GraphQL route answers for the same document (200,
+``{"data": null, "errors": [...]}``, the same message, code and
+``graphql_guard_refused`` event), except that the event names no principal: like a 413,
+the refusal comes before authentication, so an attacker's hostile documents cost each
+about as much as an oversized body. Everything else (GET, a batch, a body that is not a
+JSON object with a string ``query``) goes on unjudged; the guard chain judges every
+document again in full.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from graphql import GraphQLError
+
+from api.edge import REQUEST_ID_STATE_KEY
+from api.edge._asgi import ASGIApp, Message, Receive, Scope, Send, route_path, scope_state
+from api.json_codec import decode_request_json, encode_response_json
+from schema.guards.precheck import DocumentPrecheck
+from schema.guards.verdict import RequestSubject
+
+__all__ = ("GraphQLPrecheckMiddleware",)
+
+
+class GraphQLPrecheckMiddleware:
+    """ASGI middleware refusing, on ``path``, POSTed documents that ``precheck`` refuses.
+
+    A batch (a JSON list) goes on: the route answers each of its operations on its own,
+    and refuses the batch first if it is too long.
+    """
+
+    def __init__(self, app: ASGIApp, precheck: DocumentPrecheck, *, path: str = "/graphql") -> None:
+        self.app = app
+        self.precheck = precheck
+        self.path = route_path(path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or str(scope.get("method", "")).upper() != "POST"
+            or route_path(str(scope.get("path", ""))) != self.path
+        ):
+            await self.app(scope, receive, send)
+            return
+        messages: deque[Message] = deque()
+        more_body = True
+        while more_body:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":  # the client left: the app sees it
+                break
+            more_body = bool(message.get("more_body", False))
+        else:
+            refused = self._refusal(b"".join(m.get("body", b"") for m in messages), scope)
+            if refused is not None:
+                await _answer(send, refused)
+                return
+
+        async def replay() -> Message:
+            return messages.popleft() if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    def _refusal(self, body: bytes, scope: Scope) -> GraphQLError | None:
+        """The refusal of the body's one operation, or ``None`` to let the route judge it."""
+        try:
+            operation = decode_request_json(body)
+        except ValueError:
+            return None  # the route answers its 400
+        if not isinstance(operation, dict):
+            return None
+        query = operation.get("query")
+        name = operation.get("operationName")
+        if not isinstance(query, str) or not isinstance(name, str | None):
+            return None  # the route answers its 400
+        request_id = scope_state(scope).get(REQUEST_ID_STATE_KEY)
+        return self.precheck.refuse(RequestSubject({"request_id": request_id}, query, name))
+
+
+async def _answer(send: Send, refusal: GraphQLError) -> None:
+    body = encode_response_json({"data": None, "errors": [refusal.formatted]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
