@@ -51,8 +51,9 @@ FLAT_LITERAL_SCALARS: Final = frozenset(
 _STRINGS_AND_COMMENTS: Final = re.compile(
     r'"""(?:\\"""|[^"]|"(?!""))*"""|"(?:\\.|[^"\\\n\r])*"|#[^\n\r]*'
 )
-_NOT_BRACKETS: Final = re.compile(r"[^(){}\[\]]+")
-_ONE_KIND: Final = str.maketrans("{[]}", "(())")
+# For bytes.translate: every bracket as one kind, every other byte (UTF-8 included) deleted.
+_ONE_KIND: Final = bytes.maketrans(b"{[]}", b"(())")
+_NOT_BRACKETS: Final = bytes(byte for byte in range(256) if byte not in b"(){}[]")
 
 
 def input_nesting(schema: GraphQLSchema) -> int | None:
@@ -126,23 +127,23 @@ def bracket_nesting_exceeds(text: str, bound: int) -> bool:
     mixes them up), and so are ``bound + 1`` opening brackets in a row (closed, they
     nest that deep; never closed, the document cannot be parsed). Each pass removes
     every innermost pair, so a pair remains after ``bound`` passes only if pairs nest
-    deeper than ``bound``: at most ``bound`` passes of ``str.replace`` over the
-    brackets, no per-character Python loop. A text with no more opening brackets than
-    ``bound`` is judged by counting them.
+    deeper than ``bound``: one ``bytes.translate`` keeps the brackets, then at most
+    ``bound`` passes of ``bytes.replace``, no per-character Python loop. A text with no
+    more opening brackets than ``bound`` is judged by counting them.
     """
     if text.count("{") + text.count("(") + text.count("[") <= bound:
         return False
     if '"' in text or "#" in text:
         text = _STRINGS_AND_COMMENTS.sub(" ", text)
-    brackets = _NOT_BRACKETS.sub("", text).translate(_ONE_KIND)
-    if "(" * (bound + 1) in brackets:
+    brackets = text.encode("utf-8", "surrogatepass").translate(_ONE_KIND, _NOT_BRACKETS)
+    if b"(" * (bound + 1) in brackets:
         return True  # nested that deep, or never closed: unparsable either way
     for _ in range(bound):
-        reduced = brackets.replace("()", "")
+        reduced = brackets.replace(b"()", b"")
         if len(reduced) == len(brackets):
             return False
         brackets = reduced
-    return "()" in brackets
+    return b"()" in brackets
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,9 +153,10 @@ def log_refusal(
 
 
 # Refusing a document must not cost more the bigger the attacker makes it: an event
-# hashes at most this many characters (well above any admissible document, so every
-# document that could run is hashed whole), and says so when it stopped short.
-HASHED_CHARS_MAX = 65_536
+# hashes at most this many characters (above any admissible document: the length limit
+# is 20,000, so every document that could run is hashed whole), and says so when it
+# stopped short. SHA-256 of 32,768 characters: ≈ 19 µs here (of 65,536: 38).
+HASHED_CHARS_MAX = 32_768
 
 
 def operation_hash(query: str | None) -> str | None:
