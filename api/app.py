@@ -35,8 +35,8 @@ from schema.guards.precheck import DocumentPrecheck
 # The largest JSON body the API reads: room for the largest operation the schema takes
 # (a document at the guards' 20,000-character limit and a text input at the largest,
 # 20,000 characters, each at JSON's worst case of 12 bytes a character, "\ud83d\ude00"),
-# with margin; a batch shares it. Anything larger is refused from its Content-Length,
-# unread (413): judging a larger body could only end in a refusal, at a higher price.
+# with margin; a batch shares it. Anything larger is refused from its Content-Length
+# (413), unjudged: judging a larger body could only end in a refusal, at a higher price.
 MAX_JSON_BODY_BYTES = 512 * 1024
 MULTIPART_PART_LIMIT = 8
 

@@ -48,8 +48,11 @@ async def send_json_error(
 ) -> None:
     """Send a complete GraphQL-shaped JSON error response (``{"errors": [...]}``).
 
-    ``close_connection`` adds ``Connection: close``: use it when the request body was not
-    (fully) read, so the server does not try to reuse the connection.
+    ``close_connection`` adds ``Connection: close``: the server closes the connection
+    after the answer. Whatever of the body is still unread then earns the client a reset,
+    which can lose it the answer; an answer that leaves a large body unread should keep
+    the connection instead (the server reads and discards the rest): the 413 of
+    api/edge/body_limit.py.
     """
     body = json.dumps(
         {"errors": [{"message": message, "extensions": {"code": code}}]},

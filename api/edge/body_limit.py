@@ -37,7 +37,7 @@ class BodyLimitMiddleware:
     - 400 ``BAD_REQUEST`` for a ``Content-Length`` that is not one run of ASCII digits
       (signs, spaces inside, several headers or comma lists are all refused);
     - 413 ``PAYLOAD_TOO_LARGE`` when the declared length, or the bytes actually received,
-      exceed the limit.
+      exceed the limit (the connection stays open: see :func:`_too_large`).
 
     Otherwise the app receives the same body in the same chunks (its size noted in the
     scope state under ``BODY_BYTES_STATE_KEY``), then the server's
@@ -69,7 +69,7 @@ class BodyLimitMiddleware:
                 return
             length = declared[0].strip()
             if len(length) > _MAX_CONTENT_LENGTH_DIGITS or int(length) > max_body_bytes:
-                await _too_large(send)
+                await _too_large(send, scope)
                 return
 
         chunks: deque[Message] = deque()
@@ -82,7 +82,7 @@ class BodyLimitMiddleware:
             received += len(message.get("body", b""))
             if received > max_body_bytes:
                 chunks.clear()
-                await _too_large(send)
+                await _too_large(send, scope)
                 return
             chunks.append(message)
             more_body = bool(message.get("more_body", False))
@@ -98,5 +98,23 @@ def _is_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
-async def _too_large(send: Send) -> None:
-    await send_json_error(send, 413, "Request body too large", "PAYLOAD_TOO_LARGE")
+async def _too_large(send: Send, scope: Scope) -> None:
+    """The 413, leaving the connection open: the server reads and discards the rest of
+    the body (an ASGI server must, for any answer that did not read it), so a client that
+    sends its whole body before reading, as most do, gets the 413 instead of a reset
+    (closing with its bytes unread makes the kernel answer them with an RST, and the
+    client then loses the answer; nginx lingers for the same reason). The read deadline
+    bounds how long the server keeps reading (api/server.py). Except after
+    ``Expect: 100-continue``: that client sends no body after a final answer, so the
+    connection is closed (it holds nothing unread)."""
+    expects_continue = any(
+        value.strip().lower() == "100-continue"
+        for value in header_values(scope.get("headers", ()), b"expect")
+    )
+    await send_json_error(
+        send,
+        413,
+        "Request body too large",
+        "PAYLOAD_TOO_LARGE",
+        close_connection=expects_continue,
+    )

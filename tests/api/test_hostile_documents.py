@@ -92,7 +92,7 @@ async def test_hostile_document_is_refused_with_a_code(
     ["{ me { " + "id " * 333_000 + "} }", "#" + "x" * 1_000_000 + "\n{ me { id } }"],
     ids=["1 MB of fields", "1 MB comment"],
 )
-async def test_a_one_megabyte_document_is_refused_from_its_length_unread(
+async def test_a_one_megabyte_document_is_refused_from_its_length_unjudged(
     client: AsyncTestClient,  # type: ignore[type-arg]
     document: str,
 ) -> None:

@@ -123,3 +123,31 @@ def test_chunked_post_through_litestar_is_413_and_handler_not_run() -> None:
 def test_negative_limit_is_refused() -> None:
     with pytest.raises(ValueError, match="max_body_bytes"):
         BodyLimitMiddleware(Recorder(), -1)
+
+
+async def test_a_413_leaves_the_connection_to_the_server_to_drain() -> None:
+    """No ``Connection: close``: the server discards the unread body, and the client,
+    still sending it, reads the 413 instead of a reset."""
+    result = await call(
+        BodyLimitMiddleware(Recorder(), LIMIT),
+        method="POST",
+        headers=[("content-length", "101")],
+        chunks=[b"x" * 101],
+    )
+    assert result.status == 413
+    assert result.header("connection") is None
+
+
+@pytest.mark.parametrize("expect", ["100-continue", " 100-Continue "])
+async def test_a_413_to_a_client_waiting_for_100_continue_closes_the_connection(
+    expect: str,
+) -> None:
+    """That client sends no body after a final answer: nothing to drain, so close."""
+    result = await call(
+        BodyLimitMiddleware(Recorder(), LIMIT),
+        method="POST",
+        headers=[("content-length", "101"), ("expect", expect)],
+        chunks=[b"x" * 101],
+    )
+    assert result.status == 413
+    assert result.header("connection") == "close"

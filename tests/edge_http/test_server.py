@@ -183,3 +183,43 @@ def test_dev_cert_then_serve_over_https(tmp_path: Path) -> None:
     assert stat.S_IMODE(keyfile.stat().st_mode) == 0o600
     assert response.status_code == 200
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+@pytest.mark.usefixtures("db")
+def test_a_client_that_sends_its_whole_oversized_body_first_reads_the_413(
+    server_port: int,
+) -> None:
+    """As most clients do (http.client, requests, browsers' fetch): the server drains
+    the refused body rather than reset the connection, which would lose the answer."""
+    body = b"x" * 1_000_000  # over the 512 KiB JSON limit
+    head = (
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(head + body)  # all of it, before reading anything
+        refused = _read_response(connection)
+        # The same connection serves the next request.
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        next_answer = _read_response(connection)
+
+    assert refused.startswith(b"HTTP/1.1 413"), refused[:200]
+    assert b"PAYLOAD_TOO_LARGE" in refused
+    assert next_answer.startswith(b"HTTP/1.1 200"), next_answer[:200]
+
+
+@pytest.mark.usefixtures("db")
+def test_an_oversized_body_announced_with_expect_100_continue_is_refused_and_closed(
+    server_port: int,
+) -> None:
+    head = (
+        b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Expect: 100-continue\r\nContent-Length: 10000000\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(head)  # and, as the client must after a final answer, no body
+        refused = _read_response(connection)
+        rest = connection.recv(4096)
+
+    assert refused.startswith(b"HTTP/1.1 413"), refused[:200]
+    assert rest == b""  # closed: nothing was left to drain
