@@ -12,7 +12,9 @@ import http.client
 import json
 import os
 import secrets
+import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -220,24 +222,32 @@ def _wait_until_answering(server: Server, *, workers: int, log: Path) -> None:
 def post(
     port: int, body: bytes, *, headers: dict[str, str] | None = None, timeout: float = 30
 ) -> tuple[int, bytes]:
-    """One POST /graphql on a new connection: (status, response body)."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        connection.request(
-            "POST",
-            "/graphql",
-            body=body,
-            headers={"Content-Type": "application/json", **(headers or {})},
-        )
-        response = connection.getresponse()
+    """One POST /graphql on a new connection: (status, response body).
+
+    Like curl or a browser, it stops sending once the server answers: the product
+    answers an oversized body (413) before reading it and closes the connection, and a
+    client still writing then gets a reset instead of the answer.
+    """
+    head = "".join(
+        f"{name}: {value}\r\n"
+        for name, value in {
+            "Host": f"{HOST}:{port}",
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+            **(headers or {}),
+        }.items()
+    )
+    with socket.create_connection((HOST, port), timeout=timeout) as connection:
+        connection.sendall(f"POST /graphql HTTP/1.1\r\n{head}\r\n".encode("latin-1"))
+        sent = 0
+        while sent < len(body) and not select.select([connection], [], [], 0)[0]:
+            sent += connection.send(body[sent : sent + 65_536])
+        response = http.client.HTTPResponse(connection)
+        response.begin()
         return response.status, response.read()
-    finally:
-        connection.close()
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         port: int = probe.getsockname()[1]

@@ -9,7 +9,7 @@ this layer never holds, more than ``max_body_bytes`` of one request.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Final
 
 from api.edge._asgi import (
@@ -37,7 +37,8 @@ class BodyLimitMiddleware:
     - 400 ``BAD_REQUEST`` for a ``Content-Length`` that is not one run of ASCII digits
       (signs, spaces inside, several headers or comma lists are all refused);
     - 413 ``PAYLOAD_TOO_LARGE`` when the declared length, or the bytes actually received,
-      exceed the limit (the connection stays open: see :func:`_too_large`).
+      exceed the limit (the connection is kept only on ``drained_paths``: see
+      :func:`_too_large`).
 
     Otherwise the app receives the same body in the same chunks (its size noted in the
     scope state under ``BODY_BYTES_STATE_KEY``), then the server's
@@ -47,7 +48,12 @@ class BodyLimitMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, per_path: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        per_path: Mapping[str, int] | None = None,
+        *,
+        drained_paths: Collection[str] = (),
     ) -> None:
         limits = {max_body_bytes, *(per_path or {}).values()}
         if min(limits) < 0:
@@ -56,12 +62,16 @@ class BodyLimitMiddleware:
         self.max_body_bytes = max_body_bytes
         # Exact paths with a limit of their own (the upload route); all others the default.
         self.per_path = dict(per_path or {})
+        # Paths where a body up to twice the limit is an honest mistake (a file picked a
+        # little too big): its 413 keeps the connection (see _too_large).
+        self.drained_paths = frozenset(drained_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_body_bytes = self.per_path.get(str(scope.get("path", "")), self.max_body_bytes)
+        path = str(scope.get("path", ""))
+        max_body_bytes = self.per_path.get(path, self.max_body_bytes)
         declared = header_values(scope.get("headers", ()), b"content-length")
         if declared:
             if len(declared) > 1 or not _is_digits(declared[0].strip()):
@@ -69,7 +79,13 @@ class BodyLimitMiddleware:
                 return
             length = declared[0].strip()
             if len(length) > _MAX_CONTENT_LENGTH_DIGITS or int(length) > max_body_bytes:
-                await _too_large(send, scope)
+                drain = (
+                    path in self.drained_paths
+                    and len(length) <= _MAX_CONTENT_LENGTH_DIGITS
+                    and int(length) <= 2 * max_body_bytes
+                    and not _expects_continue(scope)
+                )
+                await _too_large(send, keep_connection=drain)
                 return
 
         chunks: deque[Message] = deque()
@@ -82,7 +98,7 @@ class BodyLimitMiddleware:
             received += len(message.get("body", b""))
             if received > max_body_bytes:
                 chunks.clear()
-                await _too_large(send, scope)
+                await _too_large(send, keep_connection=False)  # how much more: unknown
                 return
             chunks.append(message)
             more_body = bool(message.get("more_body", False))
@@ -98,23 +114,26 @@ def _is_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
-async def _too_large(send: Send, scope: Scope) -> None:
-    """The 413, leaving the connection open: the server reads and discards the rest of
-    the body (an ASGI server must, for any answer that did not read it), so a client that
-    sends its whole body before reading, as most do, gets the 413 instead of a reset
-    (closing with its bytes unread makes the kernel answer them with an RST, and the
-    client then loses the answer; nginx lingers for the same reason). The read deadline
-    bounds how long the server keeps reading (api/server.py). Except after
-    ``Expect: 100-continue``: that client sends no body after a final answer, so the
-    connection is closed (it holds nothing unread)."""
-    expects_continue = any(
+def _expects_continue(scope: Scope) -> bool:
+    return any(
         value.strip().lower() == "100-continue"
         for value in header_values(scope.get("headers", ()), b"expect")
     )
+
+
+async def _too_large(send: Send, *, keep_connection: bool) -> None:
+    """The 413. Closing the connection with the body unread makes the kernel answer the
+    client's remaining bytes with a reset, and a client that sends its whole body before
+    reading (http.client, browsers' uploads) then loses the answer; keeping it makes the
+    server read and discard the rest (as nginx lingers to). That costs as much as the
+    body, so it is kept only where an oversized body is an honest mistake and at most
+    twice the limit (the upload route): no client of /graphql sends more than its limit
+    (the largest operation fits with margin), so there the connection is closed at once,
+    as it is after ``Expect: 100-continue`` (no body follows a final answer)."""
     await send_json_error(
         send,
         413,
         "Request body too large",
         "PAYLOAD_TOO_LARGE",
-        close_connection=expects_continue,
+        close_connection=not keep_connection,
     )

@@ -64,7 +64,8 @@ def wrap_edge(
         wrapped = CSRFMiddleware(wrapped, csrf)
     wrapped = GraphQLContentTypeMiddleware(wrapped, path=graphql_path, upload_path=upload_path)
     per_path = {upload_path: upload_max_body_bytes} if upload_path and upload_max_body_bytes else {}
-    wrapped = BodyLimitMiddleware(wrapped, max_body_bytes, per_path)
+    drained = [upload_path] if upload_path else []  # files picked a little too big: a 413
+    wrapped = BodyLimitMiddleware(wrapped, max_body_bytes, per_path, drained_paths=drained)
     for factory in reversed(after_client_ip):
         wrapped = factory(wrapped)
     wrapped = ClientIPMiddleware(wrapped, proxies)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from litestar.testing import TestClient
 
@@ -125,29 +127,50 @@ def test_negative_limit_is_refused() -> None:
         BodyLimitMiddleware(Recorder(), -1)
 
 
-async def test_a_413_leaves_the_connection_to_the_server_to_drain() -> None:
-    """No ``Connection: close``: the server discards the unread body, and the client,
-    still sending it, reads the 413 instead of a reset."""
-    result = await call(
-        BodyLimitMiddleware(Recorder(), LIMIT),
-        method="POST",
-        headers=[("content-length", "101")],
-        chunks=[b"x" * 101],
-    )
+DRAINED = "/upload"
+
+
+def _refuse(declared: int, *, path: str = DRAINED, expect: str | None = None) -> Any:
+    headers = [("content-length", str(declared))]
+    if expect is not None:
+        headers.append(("expect", expect))
+    middleware = BodyLimitMiddleware(Recorder(), LIMIT, {DRAINED: LIMIT}, drained_paths=[DRAINED])
+    return call(middleware, method="POST", path=path, headers=headers, chunks=[b"x" * declared])
+
+
+@pytest.mark.parametrize("declared", [LIMIT + 1, 2 * LIMIT])
+async def test_a_413_on_a_drained_path_keeps_the_connection_up_to_twice_the_limit(
+    declared: int,
+) -> None:
+    """No ``Connection: close``: the server discards the unread body, and a client still
+    sending it reads the 413 instead of a reset."""
+    result = await _refuse(declared)
     assert result.status == 413
     assert result.header("connection") is None
+    assert result.receive_calls == 0
 
 
-@pytest.mark.parametrize("expect", ["100-continue", " 100-Continue "])
-async def test_a_413_to_a_client_waiting_for_100_continue_closes_the_connection(
-    expect: str,
+@pytest.mark.parametrize(
+    ("declared", "path", "expect"),
+    [
+        (2 * LIMIT + 1, DRAINED, None),  # more than twice the limit: not a mistake
+        (LIMIT + 1, "/graphql", None),  # no client of that path sends more than its limit
+        (LIMIT + 1, DRAINED, "100-continue"),  # no body follows a final answer
+        (LIMIT + 1, DRAINED, " 100-Continue "),
+    ],
+    ids=["over twice the limit", "not a drained path", "expect 100-continue", "expect, spaced"],
+)
+async def test_other_413s_close_the_connection(
+    declared: int, path: str, expect: str | None
 ) -> None:
-    """That client sends no body after a final answer: nothing to drain, so close."""
-    result = await call(
-        BodyLimitMiddleware(Recorder(), LIMIT),
-        method="POST",
-        headers=[("content-length", "101"), ("expect", expect)],
-        chunks=[b"x" * 101],
-    )
+    result = await _refuse(declared, path=path, expect=expect)
+    assert result.status == 413
+    assert result.header("connection") == "close"
+
+
+async def test_a_chunked_body_over_the_limit_closes_the_connection() -> None:
+    """How much more would follow is unknown: nothing is drained."""
+    middleware = BodyLimitMiddleware(Recorder(), LIMIT, drained_paths=["/"])
+    result = await call(middleware, method="POST", chunks=[b"a" * 80, b"b" * 80, b""])
     assert result.status == 413
     assert result.header("connection") == "close"

@@ -20,6 +20,7 @@ import pytest
 CLI = [sys.executable, "-m", "api.cli"]
 READ_TIMEOUT_SECONDS = 2
 MAX_SLOW_BYTES = 30  # at one byte a second: the server must cut us off well before
+ATTACHMENT_MAX_BYTES = 200_000  # the upload route's body limit: this + 64 KiB
 
 
 def _free_port() -> int:
@@ -69,7 +70,11 @@ def _read_response(connection: socket.socket) -> bytes:
 @pytest.fixture(scope="module")
 def server_port() -> Iterator[int]:
     port = _free_port()
-    env = {**os.environ, "OPENDESK_REQUEST_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS)}
+    env = {
+        **os.environ,
+        "OPENDESK_REQUEST_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
+        "OPENDESK_ATTACHMENT_MAX_BYTES": str(ATTACHMENT_MAX_BYTES),
+    }
     server = _start(port, env=env)
     try:
         _wait_until_up(server, port)
@@ -186,26 +191,49 @@ def test_dev_cert_then_serve_over_https(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("db")
-def test_a_client_that_sends_its_whole_oversized_body_first_reads_the_413(
+def test_an_upload_a_little_too_big_sent_whole_before_reading_gets_the_413(
     server_port: int,
 ) -> None:
-    """As most clients do (http.client, requests, browsers' fetch): the server drains
-    the refused body rather than reset the connection, which would lose the answer."""
-    body = b"x" * 1_000_000  # over the 512 KiB JSON limit
+    """As most clients send a file (http.client, requests, browsers): the server drains
+    a body up to twice the upload limit rather than reset the connection, which would
+    lose the answer; the connection then serves the next request."""
+    body = b"x" * (ATTACHMENT_MAX_BYTES + 100_000)  # over the limit (+ 64 KiB), under twice
     head = (
-        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "POST /graphql/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
     with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
         connection.sendall(head + body)  # all of it, before reading anything
         refused = _read_response(connection)
-        # The same connection serves the next request.
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         next_answer = _read_response(connection)
 
     assert refused.startswith(b"HTTP/1.1 413"), refused[:200]
     assert b"PAYLOAD_TOO_LARGE" in refused
     assert next_answer.startswith(b"HTTP/1.1 200"), next_answer[:200]
+
+
+@pytest.mark.usefixtures("db")
+def test_a_megabyte_of_json_is_refused_413_to_a_client_reading_while_it_sends(
+    server_port: int,
+) -> None:
+    """Over the /graphql limit no client sends in good faith: refused at once and the
+    connection closed, unread; a client reading while it sends (curl, browsers) sees why."""
+    body = b"x" * 1_000_000
+    head = (
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(head)
+        sent = 0
+        while sent < len(body) and not select.select([connection], [], [], 0)[0]:
+            sent += connection.send(body[sent : sent + 16_384])
+        refused = _read_response(connection)
+
+    assert refused.startswith(b"HTTP/1.1 413"), refused[:200]
+    assert b"connection: close" in refused.lower()
 
 
 @pytest.mark.usefixtures("db")
