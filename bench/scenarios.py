@@ -138,10 +138,33 @@ def hostile_refusal(bench: Bench) -> list[Figure]:
 
 
 def hostile_flood(bench: Bench) -> list[Figure]:
-    """Normal `me` throughput alone vs with an equal stream (same connections) of hostile
-    documents arriving at the same time from a second wrk process."""
+    """Normal `me` throughput alone vs while hostile documents arrive at the same time
+    from a second wrk process, on as many connections:
+
+    - an equal stream (the target): each hostile connection paced so that, together,
+      they send about as many documents a second as `me` is answered alone;
+    - back to back (no target): the hostile connections send as fast as they are
+      answered, so the cheaper a refusal, the more of them arrive (the closed loop
+      measured before 2026-12-04, when it was the target's figure)."""
     normal = bench.load("me")
-    hostile = bench.load(*HOSTILE)
+    bench.warm_up(bench.product, "me", *HOSTILE)
+    unattacked = bench.measure(bench.product, normal).requests_per_second
+    back_to_back = bench.load(*HOSTILE)
+    # wrk's delay() comes on top of each answer's own latency (about a millisecond).
+    pace_ms = max(1, round(1000 * back_to_back.connections / max(unattacked, 1.0)) - 1)
+    equal = dataclasses.replace(back_to_back, delay_ms=pace_ms)
+    figures = _under_flood(bench, normal, equal, "me under an equal hostile stream")
+    figures[0].target = at_least(figures[0].ratios, 0.80)
+    figures[0].notes.append(
+        f"each of the {equal.connections} hostile connections waits {pace_ms} ms before its "
+        f"next document (`me` alone answered {unattacked:.0f}/s before the rounds)"
+    )
+    return figures + _under_flood(
+        bench, normal, back_to_back, "me under hostile documents back to back"
+    )
+
+
+def _under_flood(bench: Bench, normal: Load, hostile: Load, scenario: str) -> list[Figure]:
     flood_rates: list[float] = []
 
     def under_flood() -> WrkResult:
@@ -151,12 +174,12 @@ def hostile_flood(bench: Bench) -> list[Figure]:
         finally:
             flood_rates.append(bench.wrk.finish(flood, hostile).requests_per_second)
 
-    bench.warm_up(bench.product, "me", *HOSTILE)
     a, b = interleave(bench.plan.rounds, lambda: bench.measure(bench.product, normal), under_flood)
-    figures = load_figures("me under hostile flood", "alone", "with flood", a, b)
-    figures[0].target = at_least(figures[0].ratios, 0.80)
+    figures = load_figures(scenario, "alone", "with flood", a, b)
+    alone = [result.requests_per_second for result in a]
     figures[0].notes.append(
-        f"hostile documents answered per second during the flood: {[round(r) for r in flood_rates]}"
+        "hostile documents answered per second during the flood: "
+        f"{[round(rate) for rate in flood_rates]} (`me` alone: {[round(rate) for rate in alone]})"
     )
     return figures
 
