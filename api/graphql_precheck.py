@@ -2,8 +2,9 @@
 alone (too long, brackets nested too deep: schema.guards.precheck) is answered here,
 before the request is authenticated, routed or parsed.
 
-The innermost edge layer: the body limit, the per-address limit, the content type and
-CSRF have already judged the request, and the body is read (the body limit holds it).
+An edge layer after CSRF, before the large-body lane: the body limit, the per-address
+limit, the content type and CSRF have already judged the request, and the body is read
+(the body limit holds it); what this refuses never waits for a lane slot.
 What this answers is what the GraphQL route answers for the same document (200,
 ``{"data": null, "errors": [...]}``, the same message, code and
 ``graphql_guard_refused`` event), except that the event names no principal: like a 413,
