@@ -58,7 +58,12 @@ class GraphQLPrecheckMiddleware:
                 break
             more_body = bool(message.get("more_body", False))
         else:
-            refused = self._refusal(b"".join(m.get("body", b"") for m in messages), scope)
+            body = (
+                messages[0].get("body", b"")
+                if len(messages) == 1
+                else b"".join(m.get("body", b"") for m in messages)
+            )
+            refused = self._refusal(body, scope)
             if refused is not None:
                 await _answer(send, refused)
                 return
@@ -77,11 +82,17 @@ class GraphQLPrecheckMiddleware:
         if not isinstance(operation, dict):
             return None
         query = operation.get("query")
+        if not isinstance(query, str):
+            return None  # no text (an id), or the route's own 400
+        breach = self.precheck.breach(query)
+        if breach is None:
+            return None
         name = operation.get("operationName")
-        if not isinstance(query, str) or not isinstance(name, str | None):
-            return None  # the route answers its 400
         request_id = scope_state(scope).get(REQUEST_ID_STATE_KEY)
-        return self.precheck.refuse(RequestSubject({"request_id": request_id}, query, name))
+        subject = RequestSubject(
+            {"request_id": request_id}, query, name if isinstance(name, str) else None
+        )
+        return self.precheck.refusal(subject, breach)
 
 
 async def _answer(send: Send, refusal: GraphQLError) -> None:

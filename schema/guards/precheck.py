@@ -167,15 +167,27 @@ class DocumentPrecheck:
             max_nesting=None if depth.shadow else nesting_bound(int(depth.value), schema),
         )
 
+    def breach(self, query: str) -> GuardCode | None:
+        """What the text alone breaches (``DOCUMENT_TOO_LARGE``, ``DEPTH_LIMIT_EXCEEDED``),
+        or ``None`` (the usual answer: nothing is built, nothing logged)."""
+        if self.length is not None and len(query) > self.length.value:
+            return GuardCode.DOCUMENT_TOO_LARGE
+        if self.max_nesting is not None and bracket_nesting_exceeds(query, self.max_nesting):
+            return GuardCode.DEPTH_LIMIT_EXCEEDED
+        return None
+
+    def refusal(self, subject: Subject, breach: GuardCode) -> GraphQLError:
+        """The refusal of ``subject`` for ``breach`` (from :meth:`breach`), logged once."""
+        query = subject.query or ""
+        if breach is GuardCode.DOCUMENT_TOO_LARGE and self.length is not None:
+            return refuse_over_limit(subject, self.length, len(query))
+        log_refusal(subject, GuardCode.DEPTH_LIMIT_EXCEEDED)
+        return refusal(NESTED_TOO_DEEPLY, GuardCode.DEPTH_LIMIT_EXCEEDED)
+
     def refuse(self, subject: Subject) -> GraphQLError | None:
         """The refusal of ``subject``'s text (already logged), or ``None`` to let the
         guard chain judge it."""
-        query = subject.query
-        if query is None:
+        if subject.query is None:
             return None
-        if self.length is not None and len(query) > self.length.value:
-            return refuse_over_limit(subject, self.length, len(query))
-        if self.max_nesting is not None and bracket_nesting_exceeds(query, self.max_nesting):
-            log_refusal(subject, GuardCode.DEPTH_LIMIT_EXCEEDED)
-            return refusal(NESTED_TOO_DEEPLY, GuardCode.DEPTH_LIMIT_EXCEEDED)
-        return None
+        breach = self.breach(subject.query)
+        return None if breach is None else self.refusal(subject, breach)
