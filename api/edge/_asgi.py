@@ -29,7 +29,12 @@ def scope_state(scope: Scope) -> dict[str, Any]:
 def route_path(path: str) -> str:
     """``path`` as the router matches it: repeated slashes collapsed, no trailing slash
     (so ``/graphql/`` and ``//graphql`` are the GraphQL route too)."""
-    return re.sub(r"/{2,}", "/", path).rstrip("/") or "/"
+    if path and "//" not in path and not path.endswith("/"):
+        return path  # already in that form: the usual case, without a regex
+    return _REPEATED_SLASHES.sub("/", path).rstrip("/") or "/"
+
+
+_REPEATED_SLASHES = re.compile(r"/{2,}")
 
 
 def header_values(headers: RawHeaders, name: bytes) -> list[str]:

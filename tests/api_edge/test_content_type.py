@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from litestar.testing import TestClient
 
+from api.edge._asgi import route_path
 from api.edge.content_type import GraphQLContentTypeMiddleware, is_allowed_graphql_post
 from tests.api_edge.asgi_harness import Recorder, build_litestar_app, call
 
@@ -89,3 +90,19 @@ def test_form_post_never_reaches_litestar_handler() -> None:
         good = client.post("/graphql", json={"query": "{ x }"})
     assert (form.status_code, text.status_code, good.status_code) == (415, 415, 200)
     assert bodies_seen == [b'{"query":"{ x }"}']
+
+
+@pytest.mark.parametrize(
+    ("path", "routed"),
+    [
+        ("/graphql", "/graphql"),
+        ("/graphql/", "/graphql"),
+        ("//graphql", "/graphql"),
+        ("/graphql//upload/", "/graphql/upload"),
+        ("/", "/"),
+        ("///", "/"),
+        ("", "/"),
+    ],
+)
+def test_paths_are_compared_as_the_router_matches_them(path: str, routed: str) -> None:
+    assert route_path(path) == routed
