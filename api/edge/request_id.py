@@ -107,11 +107,16 @@ class RequestIDMiddleware:
         state = scope_state(scope)
         state[REQUEST_ID_STATE_KEY] = request_id
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        # Bound for the request, then the previous value restored (as bound_contextvars
+        # does, without reading every context variable first).
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
             if scope["type"] == "websocket":
                 await self.app(scope, receive, send)
                 return
             await self._handle_http(scope, receive, send, request_id, state)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
 
     async def _handle_http(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, state: dict[str, Any]
