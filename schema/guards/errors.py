@@ -32,6 +32,11 @@ class GuardCode(StrEnum):
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 
+# graphql-core's parser's message for nesting it will not follow; the guards refuse
+# nesting no admissible document reaches with the same words (schema.guards.precheck).
+NESTED_TOO_DEEPLY = "Document is nested too deeply."
+
+
 def refusal(
     message: str,
     code: GuardCode,

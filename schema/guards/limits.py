@@ -28,7 +28,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from schema.guards.errors import GuardCode, tag_errors
+from schema.guards.errors import NESTED_TOO_DEEPLY, GuardCode, tag_errors
 from schema.guards.fragments import fragment_definitions, measure_fragments
 from schema.guards.prepared import prepared_document
 from schema.guards.verdict import Limit, check_limit, log_refusal
@@ -217,7 +217,7 @@ class DepthLimit(LimitGuard):
         # not a configurable limit (no shadow), but still a refusal to log.
         if tag_errors(
             self.execution_context.pre_execution_errors,
-            "Document is nested too deeply.",
+            NESTED_TOO_DEEPLY,
             GuardCode.DEPTH_LIMIT_EXCEEDED,
         ):
             log_refusal(self.execution_context, GuardCode.DEPTH_LIMIT_EXCEEDED)

@@ -2,14 +2,16 @@
 brackets nest (a bounded scan of the characters).
 
 The HTTP layer runs this on a request's body before the request is authenticated or
-routed (api/graphql_precheck.py), so a document that can only be refused costs about
-as much as a refused body size. It decides nothing of its own: the length is the
-``document_chars`` limit the guard chain enforces (DocumentSizeLimit, same message,
-code and event); the nesting bound is one no document within the depth limit reaches
-(:func:`nesting_bound`), refused as graphql-core's parser refuses nesting it cannot
-follow ("Document is nested too deeply.", DEPTH_LIMIT_EXCEEDED). A shadowed limit is
-not judged here (the chain logs its breach, once); nor is anything the scan cannot be
-sure of. Whatever passes is judged again, in full, by the guard chain.
+routed (api/graphql_precheck.py), so a document that can only be refused costs about as
+much as a refused body size. The length is the ``document_chars`` limit the guard chain
+enforces (DocumentSizeLimit, same message, code and event). The nesting bound
+(:func:`nesting_bound`) is this module's own rule, of the kind graphql-core's parser
+applies to nesting it will not follow ("Document is nested too deeply.",
+DEPTH_LIMIT_EXCEEDED): no document within the depth limit needs it, even with an inline
+fragment wrapping every selection set; one stacking more inline fragments than that is
+refused. A shadowed limit is not judged here (the chain logs its breach, once); nor is
+anything the scan cannot be sure of. Whatever passes is judged again, in full, by the
+guard chain.
 """
 
 from __future__ import annotations
@@ -33,13 +35,11 @@ from graphql import (
 )
 
 from schema.guards.config import GuardsConfig
-from schema.guards.errors import GuardCode, refusal
+from schema.guards.errors import NESTED_TOO_DEEPLY, GuardCode, refusal
 from schema.guards.verdict import Limit, Subject, log_refusal, refuse_over_limit
 
-__all__ = ("NESTED_TOO_DEEPLY", "DocumentPrecheck", "bracket_nesting_exceeds", "nesting_bound")
+__all__ = ("DocumentPrecheck", "bracket_nesting_exceeds", "input_nesting", "nesting_bound")
 
-# graphql-core's own message for nesting its parser cannot follow (DepthLimit tags it).
-NESTED_TOO_DEEPLY: Final = "Document is nested too deeply."
 # Scalars whose literals are never lists or objects (strings or numbers): they add no
 # nesting. Any other custom scalar (a JSON scalar, say) may take any literal, so the
 # nesting of the schema's inputs is then unbounded and the scan is not made.
@@ -177,12 +177,14 @@ class DocumentPrecheck:
         return None
 
     def refusal(self, subject: Subject, breach: GuardCode) -> GraphQLError:
-        """The refusal of ``subject`` for ``breach`` (from :meth:`breach`), logged once."""
-        query = subject.query or ""
+        """The refusal of ``subject`` for ``breach`` (from :meth:`breach`), logged once.
+        Raises ``ValueError`` for anything :meth:`breach` would not have said."""
         if breach is GuardCode.DOCUMENT_TOO_LARGE and self.length is not None:
-            return refuse_over_limit(subject, self.length, len(query))
-        log_refusal(subject, GuardCode.DEPTH_LIMIT_EXCEEDED)
-        return refusal(NESTED_TOO_DEEPLY, GuardCode.DEPTH_LIMIT_EXCEEDED)
+            return refuse_over_limit(subject, self.length, len(subject.query or ""))
+        if breach is GuardCode.DEPTH_LIMIT_EXCEEDED and self.max_nesting is not None:
+            log_refusal(subject, GuardCode.DEPTH_LIMIT_EXCEEDED)
+            return refusal(NESTED_TOO_DEEPLY, GuardCode.DEPTH_LIMIT_EXCEEDED)
+        raise ValueError(f"{breach} is not a breach this precheck judges")
 
     def refuse(self, subject: Subject) -> GraphQLError | None:
         """The refusal of ``subject``'s text (already logged), or ``None`` to let the

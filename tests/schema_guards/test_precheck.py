@@ -10,10 +10,9 @@ from structlog.testing import capture_logs
 
 from schema.build import SchemaConfig, build_schema
 from schema.guards.config import GuardsConfig
-from schema.guards.errors import GuardCode
+from schema.guards.errors import NESTED_TOO_DEEPLY, GuardCode
 from schema.guards.limits import depth
 from schema.guards.precheck import (
-    NESTED_TOO_DEEPLY,
     DocumentPrecheck,
     bracket_nesting_exceeds,
     input_nesting,
@@ -182,3 +181,19 @@ def test_a_schema_with_a_free_form_scalar_gets_no_nesting_bound() -> None:
     precheck = DocumentPrecheck.from_config(config, schema._schema)
     assert precheck.max_nesting is None
     assert precheck.length is not None
+
+
+@pytest.mark.parametrize(
+    ("breach", "shadow"),
+    [
+        (GuardCode.TOO_MANY_ALIASES, frozenset()),  # not judged from the text
+        (GuardCode.DOCUMENT_TOO_LARGE, frozenset({"document_chars"})),  # shadowed
+        (GuardCode.DEPTH_LIMIT_EXCEEDED, frozenset({"depth"})),
+    ],
+)
+def test_a_refusal_for_a_breach_it_does_not_judge_is_an_error_not_a_wrong_answer(
+    breach: GuardCode, shadow: frozenset[str]
+) -> None:
+    with capture_logs() as logs, pytest.raises(ValueError, match="not a breach"):
+        _precheck(shadow=shadow).refusal(_subject("{ me { id } }"), breach)
+    assert logs == []
