@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 import pytest
@@ -251,3 +252,43 @@ def test_an_oversized_body_announced_with_expect_100_continue_is_refused_and_clo
 
     assert refused.startswith(b"HTTP/1.1 413"), refused[:200]
     assert rest == b""  # closed: nothing was left to drain
+
+
+@pytest.mark.usefixtures("db")
+def test_a_large_answer_and_the_next_on_one_connection_arrive_whole_and_in_order(
+    server_port: int,
+) -> None:
+    """Writes are coalesced per event-loop pass (api.write_coalescing): an answer sent in
+    many pieces (a static file, streamed) and the small answer after it, on one
+    keep-alive connection, arrive byte for byte."""
+    asset = Path(__file__).parents[2] / "api" / "static" / "graphiql" / "graphiql.min.js"
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        # Both requests at once (pipelined): the second answer must wait for the first.
+        connection.sendall(
+            b"GET /static/graphiql/graphiql.min.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        with connection.makefile("rb") as answers:
+            large_head, large_body = _read_one(answers)
+            small_head, small_body = _read_one(answers)
+
+    assert large_head.startswith(b"HTTP/1.1 200"), large_head
+    assert large_body == asset.read_bytes()
+    assert small_head.startswith(b"HTTP/1.1 200"), small_head
+    assert small_body == b'{"status":"ok"}'
+
+
+def _read_one(answers: BinaryIO) -> tuple[bytes, bytes]:
+    """One response with a Content-Length body from a buffered reader (what follows it on
+    the connection stays in the reader)."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = answers.readline()
+        assert line, "connection closed mid-head"
+        head += line
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head, answers.read(length)
