@@ -113,17 +113,13 @@ def graphql_controller(
 
         @post(status_code=HTTP_200_OK)
         async def handle_http_post(self, request: Request[Any, Any, Any]) -> Response[Any]:
-            context = await make_context(request, request.app.state)
-            try:
-                response: Response[Any] = await self.execute_request(
-                    request=request, context=context, root_value=None
-                )
-            finally:
-                context.loaders.release()
-            return response
+            return await self._answer(request)
 
         @get(raises=[ValidationException, NotFoundException])
         async def handle_http_get(self, request: Request[Any, Any, Any]) -> Response[Any]:
+            return await self._answer(request)
+
+        async def _answer(self, request: Request[Any, Any, Any]) -> Response[Any]:
             context = await make_context(request, request.app.state)
             try:
                 response: Response[Any] = await self.execute_request(
