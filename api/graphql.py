@@ -89,8 +89,6 @@ def graphql_controller(
     ``gate``: the persisted-operation gate (api.persisted), loaded at start-up."""
     limits = time_limits(guards)
     batch = batch_limit(guards)
-    # The module's function as it is now (the benchmark wraps it before building the app).
-    make_context = build_context
     base = make_graphql_controller(
         schema,
         path="/graphql",
@@ -120,7 +118,7 @@ def graphql_controller(
             return await self._answer(request)
 
         async def _answer(self, request: Request[Any, Any, Any]) -> Response[Any]:
-            context = await make_context(request, request.app.state)
+            context = await build_context(request, request.app.state)
             try:
                 response: Response[Any] = await self.execute_request(
                     request=request, context=context, root_value=None

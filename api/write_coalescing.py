@@ -15,8 +15,8 @@ the head along at once): measured the same way against that variant, 147 → 127
 likely reason (not measured apart): under load the pass-end writes of all the answers
 finished in a pass go out together, after which more requests are found ready per
 wake-up. The price is latency: an answer waits for the rest of the pass it finished in.
-In the bench's closed loop it is more than repaid (`me` on PostgreSQL: p50 1.21× → 1.12×
-the comparator's, p99 no worse).
+In the bench's closed loop it is more than repaid (`me` on PostgreSQL: p50 1.21 → 1.12
+times the comparator's, p99 no worse).
 
 What it keeps: the order of the bytes, and nothing kept longer than the pass (or past
 :data:`FLUSH_AT_BYTES`, written at once); ``close`` and ``write_eof`` write what is kept
