@@ -219,12 +219,23 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+# The hashing threads' niceness: the lowest priority there is. Each of argon2's lanes is
+# a thread (4 at the default parallelism); at nice 10 the four together took about 30 %
+# of a core the event loop needed, and a cheap query's p99 rose 1.7-2.0x while logins
+# arrived (bench login_p99, one server core); at 19 they take about 5 % of a busy core
+# and the p99 rose 1.06-1.31x. A CPU nothing else wants still goes to hashing in full
+# (nice only shares a contended core), so logins slow down only while the server is
+# saturated, and then the bounded queue answers the surplus with HashingBusy. Not
+# SCHED_IDLE: about the same figures, and no guaranteed share, so logins could starve.
+HASHING_NICENESS: Final = 19
+
+
 def _lower_thread_priority() -> None:
     """Hashing threads yield the CPU to the event loop: a login flood slows logins, not
     every other request. Linux sets nice per thread (and argon2's lane threads inherit
     it); elsewhere this is a no-op."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
 def _release_threadsafe(loop: asyncio.AbstractEventLoop, slots: asyncio.Semaphore) -> None:
@@ -235,6 +246,7 @@ def _release_threadsafe(loop: asyncio.AbstractEventLoop, slots: asyncio.Semaphor
 
 __all__ = [
     "DEFAULT_MAX_QUEUE",
+    "HASHING_NICENESS",
     "Argon2Config",
     "HashingBusy",
     "PasswordHasher",
