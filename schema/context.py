@@ -51,6 +51,9 @@ class RequestContext:
     # The operation's cost as CostLimit computed it, taken by CostBudget right after
     # (adjacent guards of one operation: computed once, not twice).
     requested_cost: int | None = None
+    # The operation's result and the objects counted in it (schema.guards.cost,
+    # result_objects): counted once for CostLimit's report and CostBudget's refund.
+    counted_result: tuple[object, int] | None = None
     # Identity services and the browser session this request came with (if any).
     identity: Identity | None = None
     session_token: str | None = None

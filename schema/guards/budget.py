@@ -38,7 +38,7 @@ from strawberry.extensions import SchemaExtension
 
 from schema.action_limits import ActionCall, action_calls
 from schema.guards.context import context_value
-from schema.guards.cost import CostRefusal, count_objects, take_requested_cost
+from schema.guards.cost import CostRefusal, result_objects, take_requested_cost
 
 __all__ = ("ChargeSettler", "CostBudget", "LimitDecisionView", "RateLimiter", "budget_key")
 
@@ -161,8 +161,8 @@ class CostBudget(SchemaExtension):
         if isinstance(verdicts, dict):
             _leave_verdicts(verdicts, calls, decisions)  # (none: clears any left over)
         yield
-        result = execution_context.result
-        actual = max(1, count_objects(result.data)) if result is not None else charged
+        counted = result_objects(execution_context)
+        actual = max(1, counted) if counted is not None else charged
         refund = charged - actual
         if refund > 0:
             await limiter.refund(decision, refund)

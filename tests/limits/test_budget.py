@@ -12,7 +12,7 @@ from permissions.principal import Principal
 from permissions.roles import Role
 from schema.build import SchemaConfig, build_schema
 from schema.context import RequestContext
-from tests.factories import make_user, principal_of
+from tests.factories import make_ticket, make_user, principal_of
 from tests.limits.conftest import LimiterFactory
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -105,4 +105,27 @@ async def test_the_cost_is_computed_once_for_the_limit_and_the_budget(
     assert result.errors is None
     cost = result.extensions["cost"]
     assert computed == [cost["requested"]]  # CostLimit's, handed over to the budget
+    assert cost["budgetRemaining"] == 1000 - cost["actual"]
+
+
+async def test_the_result_is_counted_once_for_the_report_and_the_refund(
+    make_limiter: LimiterFactory, agent: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_ticket(await make_user())  # a customer's ticket: agents see it
+    counted: list[int] = []
+    original = schema.guards.cost.count_objects
+
+    def counting(data: object) -> int:
+        counted.append(original(data))
+        return counted[-1]
+
+    monkeypatch.setattr(schema.guards.cost, "count_objects", counting)
+    limiter = make_limiter({LimitClass.COST: "1000/minute"})
+
+    result = await run(limiter, agent, first=5)
+
+    assert result.errors is None
+    cost = result.extensions["cost"]
+    assert counted == [cost["actual"]]  # one walk: CostLimit reports it, CostBudget refunds to it
+    assert cost["actual"] >= 2  # the connection and a ticket: a real result was counted
     assert cost["budgetRemaining"] == 1000 - cost["actual"]

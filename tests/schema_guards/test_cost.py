@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schema.guards.cost import plan_cache
+from schema.guards.cost import count_objects, plan_cache
 
 from .conftest import RequestContext, assert_refused, codes, make_schema, run
 
@@ -127,3 +129,39 @@ async def test_refused_documents_report_no_cost(schema) -> None:
     result = await run(schema, "{ nope }")
     assert codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
     assert "cost" not in (result.extensions or {})
+
+
+class _Record(Mapping[str, object]):
+    """A Mapping that is not a dict: still an object to count."""
+
+    def __init__(self, **values: object) -> None:
+        self._values = values
+
+    def __getitem__(self, key: str) -> object:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+class _Rows(list[object]):
+    pass
+
+
+async def test_count_objects_counts_every_object_below_the_root() -> None:
+    scalars = {"s": "text", "i": 1, "f": 1.5, "b": True, "n": None}
+    data = {
+        "tickets": {  # 1
+            "edges": [{"node": {**scalars, "requester": {"name": "x"}}} for _ in range(3)],  # 3 x 3
+            "other": _Record(inner=_Record(), rows=_Rows([{"a": 1}, [{"b": 2}], "leaf"])),  # 4
+        },
+        "count": 7,
+    }
+
+    assert count_objects(data) == 1 + 9 + 4
+    assert count_objects(_Record(only=_Rows([_Record()]))) == 1
+    assert count_objects(None) == 0
+    assert count_objects([{"a": 1}]) == 0  # not a result's data
