@@ -222,10 +222,11 @@ def _usable_cpus() -> int:
 # The hashing threads' niceness: the lowest priority there is. Each of argon2's lanes is
 # a thread (4 at the default parallelism); at nice 10 the four together took about 30 %
 # of a core the event loop needed, and a cheap query's p99 rose 1.7-2.0x while logins
-# arrived (bench login_p99, one server core); at 19 they take about 5 % of a busy core
-# and the p99 rose 1.06-1.31x. A CPU nothing else wants still goes to hashing in full
-# (nice only shares a contended core), so logins slow down only while the server is
-# saturated, and then the bounded queue answers the surplus with HashingBusy. Not
+# arrived (bench login_p99, one server core); at 19 (by the scheduler's weights about
+# 5 % of a busy core; not measured apart) the p99 rose 1.06-1.31x. A CPU nothing else
+# wants still goes to hashing in full (nice only shares a contended core), so logins
+# slow down only while the server is saturated, and then the bounded queue answers the
+# surplus with HashingBusy. Not
 # SCHED_IDLE: about the same figures, and no guaranteed share, so logins could starve.
 HASHING_NICENESS: Final = 19
 

@@ -147,8 +147,8 @@ def count_objects(data: Any) -> int:
     """Object values in response ``data`` below the root (iterative: no deep recursion).
 
     graphql-core builds results from plain dicts, lists and scalars; those are told by
-    exact type, and anything else by ``Mapping`` / ``list`` as before (90 → 41 µs on the
-    bench's tickets page)."""
+    exact type, and anything else by ``Mapping`` / ``list`` as before (90 → 41 µs on a
+    result shaped like the bench's tickets page: 20 tickets, 5 comments each)."""
     if not isinstance(data, Mapping):
         return 0
     count = 0
