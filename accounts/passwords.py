@@ -226,8 +226,8 @@ def _usable_cpus() -> int:
 # 5 % of a busy core; not measured apart) the p99 rose 1.06-1.31x. A CPU nothing else
 # wants still goes to hashing in full (nice only shares a contended core), so logins
 # slow down only while the server is saturated, and then the bounded queue answers the
-# surplus with HashingBusy. Not
-# SCHED_IDLE: about the same figures, and no guaranteed share, so logins could starve.
+# surplus with HashingBusy. Not SCHED_IDLE: about the same figures, and no guaranteed
+# share, so logins could starve.
 HASHING_NICENESS: Final = 19
 
 
