@@ -55,7 +55,7 @@ class OpenDeskApp:
         """``precheck``: documents refused from their text alone, before the request is
         authenticated or routed (api.graphql_precheck; in the edge after CSRF)."""
         self.litestar = litestar
-        self._asgi = wrap_edge(
+        edge = wrap_edge(
             litestar,
             proxies=TrustedProxyConfig(trusted_proxies=settings.trusted_proxies),
             security_headers=SecurityHeadersConfig(hsts=settings.tls),
@@ -75,6 +75,10 @@ class OpenDeskApp:
             document_checks=partial(GraphQLPrecheckMiddleware, precheck=precheck),
             **edge_policies(settings, litestar.state["resources"].keyring),
         )
+        self._asgi = edge.app
+        # What the server may refuse from a request's head, by the edge's own code: the
+        # server protocol (api/server.py) asks before it starts the app.
+        self.head_refusal = edge.head_refusal
 
     @property
     def state(self) -> State:

@@ -7,7 +7,9 @@ with its httptools parser not the size of a request head either.
 :class:`BoundedReadProtocol` adds both: from a request's first byte to its last, at most
 ``request_read_timeout`` seconds, else ``408``; a head still incomplete past
 ``max_header_bytes``, ``431``; either way the connection is closed. It also writes each
-answer's head and body in one system call (api.write_coalescing).
+answer's head and body in one system call (api.write_coalescing), and makes the edge's
+413 for a declared body over its limit as soon as the head is complete, without
+starting the app (api.edge.head_refusal).
 
 Why httptools (C, llhttp) rather than uvicorn's pure-Python h11 parser, which bounds the
 head itself: the bench measured h11 at ≈ 8% of the time spent refusing a 1 MB hostile
@@ -19,12 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from api.edge.head_refusal import HeadRefusal
 from api.write_coalescing import CoalescingTransport
 
 __all__ = ("BoundedReadProtocol", "ServerLimits", "run_server")
@@ -58,6 +63,11 @@ class BoundedReadProtocol(HttpToolsProtocol):
         self._reading = False  # between a request's first byte and its last
         self._in_head = True  # its head not yet complete
         self._head_bytes = 0
+        # The one refusal made from a request's head, by the edge's own code
+        # (api.edge.head_refusal); after it, the rest of what arrived is ignored.
+        refusal = getattr(self.app, "head_refusal", None)
+        self._head_refusal = refusal if isinstance(refusal, HeadRefusal) else None
+        self._refused_from_head = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         # An answer's head and body in one write (api.write_coalescing).
@@ -76,15 +86,54 @@ class BoundedReadProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        if self._refused_from_head:
+            return
+        if self._head_refusal is not None and self._head_refusal.may_refuse(self.headers):
+            answer = self._answer_from_head(self._head_refusal)
+            if answer is not None:
+                self._refused_from_head = True
+                self._stop_reading()
+                self.transport.write(answer)
+                self.transport.close()
+                return
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._refused_from_head:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._refused_from_head:
+            return
         self._stop_reading()
         super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_read_deadline()
         super().connection_lost(exc)
+
+    def _answer_from_head(self, refusal: HeadRefusal) -> bytes | None:
+        """The head refusal's answer as bytes, or ``None`` (the app runs). Not while an
+        earlier request on this connection is still being answered (its answer comes
+        first), nor for a protocol upgrade."""
+        if (self.cycle is not None and not self.cycle.response_complete) or (
+            self.parser.should_upgrade()
+        ):
+            return None
+        path = httptools.parse_url(self.url).path.decode("ascii")  # as uvicorn decodes it
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        peer = self.client[0] if self.client else None
+        method = self.parser.get_method().decode("ascii")
+        answer = refusal.answer(method, self.root_path + path, self.headers, peer)
+        if answer is None:
+            return None
+        status, headers, body = answer
+        head = [STATUS_LINE[status]]
+        for name, value in [*self.server_state.default_headers, *headers]:
+            head.extend([name, b": ", value, b"\r\n"])
+        head.append(b"\r\n")
+        return b"".join(head) + body
 
     def _start_reading(self) -> None:
         self._reading = True

@@ -59,6 +59,16 @@ async def send_json_error(
     the connection instead (the server reads and discards the rest): the 413 of
     api/edge/body_limit.py.
     """
+    headers, body = json_error(message, code, close_connection=close_connection)
+    headers.extend(extra_headers)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def json_error(
+    message: str, code: str, *, close_connection: bool
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The headers and body of :func:`send_json_error`'s answer."""
     body = json.dumps(
         {"errors": [{"message": message, "extensions": {"code": code}}]},
         separators=(",", ":"),
@@ -67,8 +77,6 @@ async def send_json_error(
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
     ]
-    headers.extend(extra_headers)
     if close_connection:
         headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    return headers, body

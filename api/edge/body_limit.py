@@ -8,6 +8,7 @@ this layer never holds, more than ``max_body_bytes`` of one request.
 
 from __future__ import annotations
 
+import enum
 from collections import deque
 from collections.abc import Collection, Mapping
 from typing import Final
@@ -15,6 +16,7 @@ from typing import Final
 from api.edge._asgi import (
     ASGIApp,
     Message,
+    RawHeaders,
     Receive,
     Scope,
     Send,
@@ -24,8 +26,10 @@ from api.edge._asgi import (
 )
 from api.edge.large_body_lane import BODY_BYTES_STATE_KEY
 
-__all__ = ("BodyLimitMiddleware",)
+__all__ = ("TOO_LARGE_CODE", "TOO_LARGE_MESSAGE", "BodyLimitMiddleware")
 
+TOO_LARGE_MESSAGE: Final = "Request body too large"
+TOO_LARGE_CODE: Final = "PAYLOAD_TOO_LARGE"
 _MAX_CONTENT_LENGTH_DIGITS: Final = 18  # more digits than any limit: refuse without int()
 
 
@@ -72,21 +76,14 @@ class BodyLimitMiddleware:
             return
         path = str(scope.get("path", ""))
         max_body_bytes = self.per_path.get(path, self.max_body_bytes)
-        declared = header_values(scope.get("headers", ()), b"content-length")
-        if declared:
-            if len(declared) > 1 or not _is_digits(declared[0].strip()):
-                await send_json_error(send, 400, "Invalid Content-Length header", "BAD_REQUEST")
-                return
-            length = declared[0].strip()
-            if len(length) > _MAX_CONTENT_LENGTH_DIGITS or int(length) > max_body_bytes:
-                drain = (
-                    path in self.drained_paths
-                    and len(length) <= _MAX_CONTENT_LENGTH_DIGITS
-                    and int(length) <= 2 * max_body_bytes
-                    and not _expects_continue(scope)
-                )
-                await _too_large(send, keep_connection=drain)
-                return
+        headers = scope.get("headers", ())
+        verdict = self._declared_verdict(path, headers)
+        if verdict is _Declared.INVALID:
+            await send_json_error(send, 400, "Invalid Content-Length header", "BAD_REQUEST")
+            return
+        if verdict is not _Declared.WITHIN_LIMIT:
+            await _too_large(send, keep_connection=verdict is _Declared.OVER_LIMIT_DRAINED)
+            return
 
         chunks: deque[Message] = deque()
         received = 0
@@ -109,15 +106,48 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
+    def refuses_unread(self, path: str, headers: RawHeaders) -> bool:
+        """True when this layer answers the request 413 from its declared
+        ``Content-Length`` alone and closes the connection with the body unread: the
+        refusal the server may make from the request head (api.edge.head_refusal).
+        ``path`` as the ASGI scope has it."""
+        return self._declared_verdict(path, headers) is _Declared.OVER_LIMIT_CLOSED
+
+    def _declared_verdict(self, path: str, headers: RawHeaders) -> _Declared:
+        declared = header_values(headers, b"content-length")
+        if not declared:
+            return _Declared.WITHIN_LIMIT  # read and counted as it arrives
+        if len(declared) > 1 or not _is_digits(declared[0].strip()):
+            return _Declared.INVALID
+        length = declared[0].strip()
+        max_body_bytes = self.per_path.get(path, self.max_body_bytes)
+        if len(length) <= _MAX_CONTENT_LENGTH_DIGITS and int(length) <= max_body_bytes:
+            return _Declared.WITHIN_LIMIT
+        drain = (
+            path in self.drained_paths
+            and len(length) <= _MAX_CONTENT_LENGTH_DIGITS
+            and int(length) <= 2 * max_body_bytes
+            and not _expects_continue(headers)
+        )
+        return _Declared.OVER_LIMIT_DRAINED if drain else _Declared.OVER_LIMIT_CLOSED
+
+
+class _Declared(enum.Enum):
+    """What a request's ``Content-Length`` decides before its body is read."""
+
+    WITHIN_LIMIT = enum.auto()  # or none declared: the body is read, counted as it comes
+    INVALID = enum.auto()  # 400
+    OVER_LIMIT_DRAINED = enum.auto()  # 413, the rest read and discarded
+    OVER_LIMIT_CLOSED = enum.auto()  # 413, the connection closed with the body unread
+
 
 def _is_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
-def _expects_continue(scope: Scope) -> bool:
+def _expects_continue(headers: RawHeaders) -> bool:
     return any(
-        value.strip().lower() == "100-continue"
-        for value in header_values(scope.get("headers", ()), b"expect")
+        value.strip().lower() == "100-continue" for value in header_values(headers, b"expect")
     )
 
 
@@ -131,9 +161,5 @@ async def _too_large(send: Send, *, keep_connection: bool) -> None:
     (the largest operation fits with margin), so there the connection is closed at once,
     as it is after ``Expect: 100-continue`` (no body follows a final answer)."""
     await send_json_error(
-        send,
-        413,
-        "Request body too large",
-        "PAYLOAD_TOO_LARGE",
-        close_connection=not keep_connection,
+        send, 413, TOO_LARGE_MESSAGE, TOO_LARGE_CODE, close_connection=not keep_connection
     )

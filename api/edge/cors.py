@@ -12,7 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from api.edge._asgi import ASGIApp, Message, Receive, Scope, Send, header_values, send_json_error
+from api.edge._asgi import (
+    ASGIApp,
+    Message,
+    RawHeaders,
+    Receive,
+    Scope,
+    Send,
+    header_values,
+    send_json_error,
+)
 
 __all__ = ("CORSMiddleware", "CORSPolicy")
 
@@ -75,18 +84,37 @@ class CORSMiddleware:
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", ())
-                    if not name.lower().startswith(b"access-control-")
-                ]
-                headers.append(_VARY)
-                if allowed:
-                    headers.extend(self._actual_headers(origin))
-                message["headers"] = headers
+                message["headers"] = self.answer_headers(message.get("headers", ()), origins)
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
+
+    def answer_headers(self, headers: RawHeaders, origins: list[str]) -> list[tuple[bytes, bytes]]:
+        """``headers`` of an answer (not a preflight's) to a request that sent the
+        ``Origin`` values ``origins``, as this layer sends them on: no CORS headers but
+        its own, ``Vary: Origin`` when an Origin was sent, and the allow headers for an
+        allowlisted one (also for answers made before the app runs:
+        api.edge.head_refusal)."""
+        if not origins:
+            return list(headers)
+        origin = origins[0] if len(origins) == 1 else ""
+        kept = [
+            (name, value)
+            for name, value in headers
+            if not name.lower().startswith(b"access-control-")
+        ]
+        kept.append(_VARY)
+        if origin in self.policy.allowed_origins:
+            kept.extend(self._actual_headers(origin))
+        return kept
+
+    def is_preflight(self, method: str, headers: RawHeaders) -> bool:
+        """True for a request this layer answers itself (a CORS preflight)."""
+        return (
+            method == "OPTIONS"
+            and bool(header_values(headers, b"origin"))
+            and bool(header_values(headers, b"access-control-request-method"))
+        )
 
     async def _preflight(self, scope: Scope, send: Send, origin: str | None, method: str) -> None:
         asked = header_values(scope.get("headers", ()), b"access-control-request-headers")

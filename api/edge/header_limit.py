@@ -7,6 +7,8 @@ the header count. Checked here, before any layer parses a header: 431, app not c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from api.edge._asgi import ASGIApp, Receive, Scope, Send, send_json_error
 
 __all__ = ("HeaderLimitMiddleware",)
@@ -22,12 +24,14 @@ class HeaderLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = scope.get("headers", ())
-            size = sum(len(name) + len(value) for name, value in headers)
-            if len(headers) > self.max_count or size > self.max_bytes:
-                await send_json_error(
-                    send, 431, "Request header fields too large.", "HEADERS_TOO_LARGE"
-                )
-                return
+        if scope["type"] == "http" and self.refuses(scope.get("headers", ())):
+            await send_json_error(
+                send, 431, "Request header fields too large.", "HEADERS_TOO_LARGE"
+            )
+            return
         await self.app(scope, receive, send)
+
+    def refuses(self, headers: Sequence[tuple[bytes, bytes]]) -> bool:
+        """True when ``headers`` are over either limit (the 431)."""
+        size = sum(len(name) + len(value) for name, value in headers)
+        return len(headers) > self.max_count or size > self.max_bytes

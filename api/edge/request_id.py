@@ -10,8 +10,9 @@ no headers, cookies, query strings or bodies, which may hold secrets or personal
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
+import threading
 import time
 from typing import Any, Final, Protocol
 
@@ -20,6 +21,7 @@ import structlog
 from api.edge._asgi import (
     ASGIApp,
     Message,
+    RawHeaders,
     Receive,
     Scope,
     Send,
@@ -58,8 +60,39 @@ class AccessLogger(Protocol):
 
 
 def new_request_id() -> str:
-    """A fresh random request id: 32 lower-case hex characters (128 bits)."""
-    return secrets.token_hex(16)
+    """A fresh random request id: 32 lower-case hex characters (128 bits) from the
+    operating system's CSPRNG (see :class:`_BatchedRandom`)."""
+    return _RANDOM.take(16).hex()
+
+
+class _BatchedRandom:
+    """``os.urandom`` read ``batch`` bytes at a time: one system call per 256 request ids
+    instead of one per request (≈ 5 µs each on the bench's VM). Each caller gets bytes
+    of its own, never handed out twice, so an id is as unpredictable as one read alone
+    would make it. Thread-safe; a forked child starts a batch of its own, or it would
+    repeat its parent's ids."""
+
+    def __init__(self, batch: int) -> None:
+        self._batch = batch
+        self._lock = threading.Lock()
+        self._bytes = b""
+        self._offset = 0
+        os.register_at_fork(after_in_child=self._forget)
+
+    def take(self, count: int) -> bytes:
+        with self._lock:
+            if self._offset + count > len(self._bytes):
+                self._bytes, self._offset = os.urandom(max(count, self._batch)), 0
+            start = self._offset
+            self._offset += count
+            return self._bytes[start : start + count]
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._bytes, self._offset = b"", 0
+
+
+_RANDOM: Final = _BatchedRandom(4096)
 
 
 def accept_request_id(incoming: str | None) -> str:
@@ -101,9 +134,7 @@ class RequestIDMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = header_values(scope.get("headers", ()), REQUEST_ID_HEADER.encode())
-        trusted = incoming[0] if self.trust_incoming and len(incoming) == 1 else None
-        request_id = accept_request_id(trusted)
+        request_id = self.request_id_for(scope.get("headers", ()))
         state = scope_state(scope)
         state[REQUEST_ID_STATE_KEY] = request_id
 
@@ -144,16 +175,43 @@ class RequestIDMiddleware:
                 send_with_id, 500, "Internal server error", "INTERNAL_SERVER_ERROR"
             )
         finally:
-            fields: dict[str, Any] = {
-                "method": str(scope.get("method", "")),
-                "path": _loggable_path(str(scope.get("path", ""))),
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "request_id": request_id,
-            }
-            if (client_ip := state.get(CLIENT_IP_STATE_KEY)) is not None:
-                fields["client_ip"] = str(client_ip)
-            self.logger.info(ACCESS_LOG_EVENT, **fields)
+            self.log_request(
+                str(scope.get("method", "")),
+                str(scope.get("path", "")),
+                status,
+                started,
+                request_id,
+                state.get(CLIENT_IP_STATE_KEY),
+            )
+
+    def request_id_for(self, headers: RawHeaders) -> str:
+        """The request's id: the caller's ``X-Request-ID`` when trusted and well-formed
+        (one header, see :func:`accept_request_id`), else a new one."""
+        incoming = header_values(headers, REQUEST_ID_HEADER.encode())
+        trusted = incoming[0] if self.trust_incoming and len(incoming) == 1 else None
+        return accept_request_id(trusted)
+
+    def log_request(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        started: float,
+        request_id: str,
+        client_ip: object | None,
+    ) -> None:
+        """The access-log line of one answered request (``started``: its
+        ``time.perf_counter()`` when it arrived)."""
+        fields: dict[str, Any] = {
+            "method": method,
+            "path": _loggable_path(path),
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "request_id": request_id,
+        }
+        if client_ip is not None:
+            fields["client_ip"] = str(client_ip)
+        self.logger.info(ACCESS_LOG_EVENT, **fields)
 
 
 # Paths that carry a bearer secret (single-use download tokens): logged without it.

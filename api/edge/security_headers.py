@@ -138,12 +138,14 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = self._apply(message.get("headers", ()))
+                message["headers"] = self.apply(message.get("headers", ()))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
-    def _apply(self, headers: RawHeaders) -> list[tuple[bytes, bytes]]:
+    def apply(self, headers: RawHeaders) -> list[tuple[bytes, bytes]]:
+        """``headers`` as this layer sends them on (also for answers made before the app
+        runs: api.edge.head_refusal)."""
         kept = [(name, value) for name, value in headers if name.lower() not in self._replaced]
         present = {name.lower() for name, _ in kept}
         kept.extend(self._enforced)

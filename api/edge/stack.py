@@ -8,6 +8,7 @@ router would skip the security headers, request id, access log and body limit.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.middleware.allowed_hosts import AllowedHostsMiddleware
@@ -18,12 +19,23 @@ from api.edge.client_ip import ClientIPMiddleware, TrustedProxyConfig
 from api.edge.content_type import GraphQLContentTypeMiddleware
 from api.edge.cors import CORSMiddleware, CORSPolicy
 from api.edge.csrf import CSRFConfig, CSRFMiddleware
+from api.edge.head_refusal import HeadRefusal, HeadScreening
 from api.edge.header_limit import HeaderLimitMiddleware
 from api.edge.large_body_lane import LargeBodyLane, LargeBodyLaneConfig
 from api.edge.request_id import RequestIDMiddleware
 from api.edge.security_headers import SecurityHeadersConfig, SecurityHeadersMiddleware
 
-__all__ = ("wrap_edge",)
+__all__ = ("Edge", "wrap_edge")
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """The wrapped app, and the refusal the server may make from a request's head
+    with the same layers' code (api.edge.head_refusal; ``None`` when a layer after the
+    client IP cannot tell, without I/O, whether it would answer first)."""
+
+    app: ASGIApp
+    head_refusal: HeadRefusal | None
 
 
 def wrap_edge(
@@ -42,8 +54,8 @@ def wrap_edge(
     csrf: CSRFConfig | None = None,
     large_body_lane: LargeBodyLaneConfig | None = None,
     document_checks: Callable[[ASGIApp], ASGIApp] | None = None,
-) -> ASGIApp:
-    """Return ``app`` behind the edge middleware. Outermost first:
+) -> Edge:
+    """``app`` behind the edge middleware (:attr:`Edge.app`). Outermost first:
 
     security headers → request id + access log → header count/size (431) → allowed hosts
     (400) → CORS (preflights answered here) → client IP → ``after_client_ip`` (in the
@@ -65,15 +77,37 @@ def wrap_edge(
     wrapped = GraphQLContentTypeMiddleware(wrapped, path=graphql_path, upload_path=upload_path)
     per_path = {upload_path: upload_max_body_bytes} if upload_path and upload_max_body_bytes else {}
     drained = [upload_path] if upload_path else []  # files picked a little too big: a 413
-    wrapped = BodyLimitMiddleware(wrapped, max_body_bytes, per_path, drained_paths=drained)
+    body_limit = BodyLimitMiddleware(wrapped, max_body_bytes, per_path, drained_paths=drained)
+    wrapped = body_limit
+    screening: list[HeadScreening] = []
+    screened = True
     for factory in reversed(after_client_ip):
         wrapped = factory(wrapped)
+        if isinstance(wrapped, HeadScreening):
+            screening.append(wrapped)
+        else:
+            screened = False
     wrapped = ClientIPMiddleware(wrapped, proxies)
-    if cors is not None:
-        wrapped = CORSMiddleware(wrapped, cors)
+    cors_layer = wrapped = CORSMiddleware(wrapped, cors) if cors is not None else wrapped
+    hosts_layer = None
     if allowed_hosts is not None:
         # Litestar's own check, but at the edge so 404/405 answers are covered too.
-        wrapped = AllowedHostsMiddleware(wrapped, allowed_hosts)
-    wrapped = HeaderLimitMiddleware(wrapped)
-    wrapped = RequestIDMiddleware(wrapped, trust_incoming=trust_incoming_request_id)
-    return SecurityHeadersMiddleware(wrapped, security_headers)
+        hosts_layer = wrapped = AllowedHostsMiddleware(wrapped, allowed_hosts)
+    header_limit = wrapped = HeaderLimitMiddleware(wrapped)
+    request_id = wrapped = RequestIDMiddleware(wrapped, trust_incoming=trust_incoming_request_id)
+    outermost = SecurityHeadersMiddleware(wrapped, security_headers)
+    head_refusal = (
+        HeadRefusal(
+            security_headers=outermost,
+            request_id=request_id,
+            header_limit=header_limit,
+            allowed_hosts=hosts_layer,
+            cors=cors_layer if isinstance(cors_layer, CORSMiddleware) else None,
+            proxies=proxies,
+            screening=screening,
+            body_limit=body_limit,
+        )
+        if screened
+        else None
+    )
+    return Edge(outermost, head_refusal)

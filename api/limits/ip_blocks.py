@@ -68,6 +68,10 @@ class IpBlockList:
     async def is_blocked(self, address: IPAddress) -> bool:
         """True when an unexpired block covers ``address``; never raises for I/O trouble."""
         await self._refresh_if_due()
+        return self.blocks_now(address)
+
+    def blocks_now(self, address: IPAddress) -> bool:
+        """:meth:`is_blocked` by the copy in memory, without refreshing it (no I/O)."""
         now = datetime.now(UTC)
         packed = int(address)
         width = address.max_prefixlen

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api.edge import UNKNOWN_CLIENT_IP, client_ip_from_scope
+from api.edge import UNKNOWN_CLIENT_IP, IPAddress, client_ip_from_scope
 from api.edge._asgi import ASGIApp, Message, Receive, Scope, Send, scope_state
 from api.limits.config import LimitClass
 from api.limits.headers import rate_limit_headers
@@ -97,6 +97,20 @@ class RateLimitMiddleware:
             # request owes is still charged, so hanging up early saves a client nothing.
             if charges.owed:
                 await charges.settle()
+
+    def answers_from_head(self, address: IPAddress) -> bool:
+        """True when this layer would answer a request from ``address`` itself, before
+        its body: blocked (403), or already known to be over its per-address limit (429).
+        No I/O: the block list's copy in memory (api.edge.head_refusal)."""
+        config = self.limiter.config
+        if address == UNKNOWN_CLIENT_IP or config.is_allowlisted(address):
+            return False
+        if self.ip_blocks.blocks_now(address):
+            return True
+        return (
+            config.enabled
+            and self.limiter.known_refusal(LimitClass.IP, config.client_key(address)) is not None
+        )
 
 
 async def send_rate_limited(send: Send, decisions: list[LimitDecision]) -> None:

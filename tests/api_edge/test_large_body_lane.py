@@ -285,7 +285,7 @@ async def test_what_the_document_checks_refuse_never_waits_for_the_lane() -> Non
             threshold_bytes=THRESHOLD, concurrency=1, queue=0, duty_cycle=1.0
         ),
         document_checks=refuse_hostile,
-    )
+    ).app
     size = str(THRESHOLD + 1)
     held = asyncio.create_task(
         call(

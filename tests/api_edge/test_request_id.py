@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from typing import Any
 
@@ -142,3 +143,24 @@ async def test_error_after_response_started_is_reraised_and_logged() -> None:
         await call(RequestIDMiddleware(broken))
     assert logs[-1]["event"] == "http_request"
     assert logs[-1]["status"] == 200
+
+
+def test_new_ids_stay_unique_across_batches_of_random_bytes() -> None:
+    ids = [new_request_id() for _ in range(2_000)]  # 256 ids per 4 KiB read
+    assert len(set(ids)) == len(ids)
+    assert all(len(request_id) == 32 for request_id in ids)
+
+
+def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
+    new_request_id()  # the parent holds a batch, most of it unused
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports through the pipe)
+        os.write(writer, new_request_id().encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    childs = os.read(reader, 64).decode()
+    os.close(reader)
+    assert len(childs) == 32
+    assert childs != new_request_id()

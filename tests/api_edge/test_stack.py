@@ -37,7 +37,7 @@ def client() -> Iterator[TestClient[Any]]:
         security_headers=SecurityHeadersConfig(hsts=True),
         max_body_bytes=64,
         after_client_ip=[block_list],
-    )
+    ).app
     with TestClient(WithPeer(edge, "10.0.0.2")) as test_client:
         yield test_client
 

@@ -278,6 +278,68 @@ def test_a_large_answer_and_the_next_on_one_connection_arrive_whole_and_in_order
     assert small_body == b'{"status":"ok"}'
 
 
+@pytest.mark.usefixtures("db")
+def test_the_413_made_from_the_head_is_the_edges_own(server_port: int) -> None:
+    """A declared body over the /graphql limit is refused by the server as soon as the
+    head is complete (api.edge.head_refusal): with every header the edge gives the 413
+    it makes itself for a chunked body that grows past the limit, and closed; but not
+    charged to the address, so without the RateLimit headers."""
+    oversized = (
+        b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 10000000\r\n\r\n"
+    )
+    chunked = (
+        b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+        + b"%x\r\n" % 600_000
+        + b"x" * 600_000
+        + b"\r\n0\r\n\r\n"
+    )
+    answers = []
+    for request in (oversized, chunked):
+        with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+            connection.sendall(request)
+            answer = _read_response(connection)
+            assert connection.recv(4096) == b""  # closed after the answer
+        answers.append(answer)
+
+    def headers(answer: bytes) -> dict[bytes, bytes]:
+        lines = answer.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+        return dict(line.lower().split(b": ", 1) for line in lines)
+
+    from_head, from_edge = answers
+    assert from_head.startswith(b"HTTP/1.1 413"), from_head[:200]
+    assert from_edge.startswith(b"HTTP/1.1 413"), from_edge[:200]
+    assert from_head.partition(b"\r\n\r\n")[2] == from_edge.partition(b"\r\n\r\n")[2]
+    charged = {b"ratelimit", b"ratelimit-policy"}
+    assert headers(from_head).keys() == headers(from_edge).keys() - charged
+    for name in headers(from_edge).keys() - charged - {b"date", b"x-request-id"}:
+        assert headers(from_head)[name] == headers(from_edge)[name], name
+    assert headers(from_head)[b"x-request-id"] != headers(from_edge)[b"x-request-id"]
+
+
+@pytest.mark.usefixtures("db")
+def test_an_oversized_body_pipelined_after_a_request_is_answered_after_it(
+    server_port: int,
+) -> None:
+    """The head refusal waits for an earlier request on the connection: answers stay in
+    order."""
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 10000000\r\n\r\n"
+        )
+        with connection.makefile("rb") as answers:
+            first_head, first_body = _read_one(answers)
+            second_head, second_body = _read_one(answers)
+
+    assert first_head.startswith(b"HTTP/1.1 200"), first_head
+    assert first_body == b'{"status":"ok"}'
+    assert second_head.startswith(b"HTTP/1.1 413"), second_head
+    assert b"PAYLOAD_TOO_LARGE" in second_body
+
+
 def _read_one(answers: BinaryIO) -> tuple[bytes, bytes]:
     """One response with a Content-Length body from a buffered reader (what follows it on
     the connection stays in the reader)."""

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.app import create_app
+from api.app import OpenDeskApp, create_app
 from api.limits import block_ip, unblock_ip
 from api.settings import Settings
 from tests.csrf_helpers import with_csrf
@@ -22,12 +22,17 @@ ClientFactory = Callable[[str], httpx.AsyncClient]
 
 
 @pytest.fixture
-async def clients(settings: Settings) -> AsyncIterator[ClientFactory]:
-    """``clients(ip)``: an HTTP client whose requests come from ``ip`` (limit 3/minute)."""
+def app(settings: Settings) -> OpenDeskApp:
+    """The app with a per-IP limit of 3/minute and 192.0.2.0/24 allowlisted."""
     small = settings.model_copy(
         update={"rate_limit_ip": "3/minute", "rate_limit_allowlist": ("192.0.2.0/24",)}
     )
-    app = create_app(small)
+    return create_app(small)
+
+
+@pytest.fixture
+async def clients(app: OpenDeskApp) -> AsyncIterator[ClientFactory]:
+    """``clients(ip)``: an HTTP client whose requests come from ``ip``."""
     opened: list[httpx.AsyncClient] = []
 
     def factory(ip: str) -> httpx.AsyncClient:
@@ -149,3 +154,32 @@ async def test_graphql_answers_report_the_ip_limit(clients: ClientFactory) -> No
     assert header(response, "ratelimit-policy") == '"ip";q=3;w=60'
     body: dict[str, Any] = response.json()
     assert body["data"] == {"__typename": "Query"}
+
+
+async def test_the_head_refusal_leaves_blocked_and_limited_addresses_to_the_edge(
+    app: OpenDeskApp, clients: ClientFactory
+) -> None:
+    """The server's 413 from a request head (api.edge.head_refusal) is made only where
+    the edge's answer would be that 413: a blocked address still gets its 403, and one
+    over its limit its 429, from the edge."""
+    refusal = app.head_refusal
+    assert refusal is not None
+    oversized = [(b"host", b"testserver"), (b"content-length", b"10000000")]
+    fresh, limited, blocked = random_ipv4(), random_ipv4(), random_ipv4()
+
+    made = refusal.answer("POST", "/graphql", oversized, fresh)
+    over_limit = [(await clients(limited).get("/healthz")).status_code for _ in range(4)]
+    await block_ip(blocked, "abuse", None, "system:test")
+    seen_blocked = await clients(blocked).get("/healthz")  # the edge refreshes its copy
+    await block_ip("192.0.2.0/24", "even this", None, "system:test")
+    await clients("192.0.2.11").get("/healthz")
+
+    assert made is not None
+    assert made[0] == 413
+    assert over_limit[-1] == 429
+    assert refusal.answer("POST", "/graphql", oversized, limited) is None
+    assert seen_blocked.status_code == 403
+    assert refusal.answer("POST", "/graphql", oversized, blocked) is None
+    allowlisted = refusal.answer("POST", "/graphql", oversized, "192.0.2.11")
+    assert allowlisted is not None  # never blocked nor limited
+    assert allowlisted[0] == 413
