@@ -26,11 +26,16 @@ from api.edge._asgi import (
 )
 from api.edge.large_body_lane import BODY_BYTES_STATE_KEY
 
-__all__ = ("TOO_LARGE_CODE", "TOO_LARGE_MESSAGE", "BodyLimitMiddleware")
+__all__ = (
+    "MAX_CONTENT_LENGTH_DIGITS",
+    "TOO_LARGE_CODE",
+    "TOO_LARGE_MESSAGE",
+    "BodyLimitMiddleware",
+)
 
 TOO_LARGE_MESSAGE: Final = "Request body too large"
 TOO_LARGE_CODE: Final = "PAYLOAD_TOO_LARGE"
-_MAX_CONTENT_LENGTH_DIGITS: Final = 18  # more digits than any limit: refuse without int()
+MAX_CONTENT_LENGTH_DIGITS: Final = 18  # more digits than any limit: refuse without int()
 
 
 class BodyLimitMiddleware:
@@ -121,11 +126,11 @@ class BodyLimitMiddleware:
             return _Declared.INVALID
         length = declared[0].strip()
         max_body_bytes = self.per_path.get(path, self.max_body_bytes)
-        if len(length) <= _MAX_CONTENT_LENGTH_DIGITS and int(length) <= max_body_bytes:
+        if len(length) <= MAX_CONTENT_LENGTH_DIGITS and int(length) <= max_body_bytes:
             return _Declared.WITHIN_LIMIT
         drain = (
             path in self.drained_paths
-            and len(length) <= _MAX_CONTENT_LENGTH_DIGITS
+            and len(length) <= MAX_CONTENT_LENGTH_DIGITS
             and int(length) <= 2 * max_body_bytes
             and not _expects_continue(headers)
         )

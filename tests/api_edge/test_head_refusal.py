@@ -137,6 +137,7 @@ async def test_it_is_access_logged_as_the_edge_logs_a_request() -> None:
         ("POST", "/graphql", [(b"host", b"api.example")]),  # nothing declared
         ("POST", "/upload", _head(UPLOAD_LIMIT + 1)),  # an honest mistake: drained
         ("POST", "/graphql", _head(LIMIT + 1, host="other.example")),  # the edge's 400
+        ("POST", "/graphql", [*_head(LIMIT + 1), (b"host", b"other.example")]),  # two Hosts
         ("POST", "/graphql", _head(LIMIT + 1, **{"content-length": "12x"})),  # the edge's 400
         (
             "OPTIONS",
