@@ -262,15 +262,12 @@ def test_a_large_answer_and_the_next_on_one_connection_arrive_whole_and_in_order
     many pieces (a static file, streamed) and the small answer after it, on one
     keep-alive connection, arrive byte for byte."""
     asset = Path(__file__).parents[2] / "api" / "static" / "graphiql" / "graphiql.min.js"
-    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
-        # Both requests at once (pipelined): the second answer must wait for the first.
-        connection.sendall(
-            b"GET /static/graphiql/graphiql.min.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-        )
-        with connection.makefile("rb") as answers:
-            large_head, large_body = _read_one(answers)
-            small_head, small_body = _read_one(answers)
+    # Both requests at once (pipelined): the second answer must wait for the first.
+    (large_head, large_body), (small_head, small_body) = _pipelined(
+        server_port,
+        b"GET /static/graphiql/graphiql.min.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    )
 
     assert large_head.startswith(b"HTTP/1.1 200"), large_head
     assert large_body == asset.read_bytes()
@@ -324,20 +321,26 @@ def test_an_oversized_body_pipelined_after_a_request_is_answered_after_it(
 ) -> None:
     """The head refusal waits for an earlier request on the connection: answers stay in
     order."""
-    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
-        connection.sendall(
-            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-            b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 10000000\r\n\r\n"
-        )
-        with connection.makefile("rb") as answers:
-            first_head, first_body = _read_one(answers)
-            second_head, second_body = _read_one(answers)
+    (first_head, first_body), (second_head, second_body) = _pipelined(
+        server_port,
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 10000000\r\n\r\n",
+    )
 
     assert first_head.startswith(b"HTTP/1.1 200"), first_head
     assert first_body == b'{"status":"ok"}'
     assert second_head.startswith(b"HTTP/1.1 413"), second_head
     assert b"PAYLOAD_TOO_LARGE" in second_body
+
+
+def _pipelined(port: int, requests: bytes) -> list[tuple[bytes, bytes]]:
+    """``requests`` (two of them) sent in one write on one connection; their two answers,
+    each as (head, body), in the order they arrived."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(requests)
+        with connection.makefile("rb") as answers:
+            return [_read_one(answers), _read_one(answers)]
 
 
 def _read_one(answers: BinaryIO) -> tuple[bytes, bytes]:
