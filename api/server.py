@@ -9,7 +9,9 @@ with its httptools parser not the size of a request head either.
 ``max_header_bytes``, ``431``; either way the connection is closed. It also writes each
 answer's head and body in one system call (api.write_coalescing), and makes the edge's
 413 for a declared body over its limit as soon as the head is complete, without
-starting the app (api.edge.head_refusal).
+starting the app (api.edge.head_refusal); for that, a connection's reads are sized
+by what it awaits (:class:`BufferedConnection`): a head is read a few KiB at a time, so
+a refused body is left unread in the kernel.
 
 Why httptools (C, llhttp) rather than uvicorn's pure-Python h11 parser, which bounds the
 head itself: the bench measured h11 at ≈ 8% of the time spent refusing a 1 MB hostile
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +35,28 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from api.edge.head_refusal import HeadRefusal
 from api.write_coalescing import CoalescingTransport
 
-__all__ = ("BoundedReadProtocol", "ServerLimits", "run_server")
+__all__ = ("BoundedReadProtocol", "BufferedConnection", "ServerLimits", "run_server")
+
+# How much one read may take from the socket: little while a request head is awaited (a
+# head seldom passes a few hundred bytes; a larger one takes more reads), as much as the
+# event loop's own reads once the app reads a body. A 1 MB body the edge refuses from its
+# head (413) then costs the server one small read, not the 128 KiB a plain read copied
+# out of the kernel into a new bytes object (and through the caches) before the refusal.
+HEAD_READ_BYTES = 8 * 1024
+BODY_READ_BYTES = 256 * 1024
+
+
+class _ReadBuffer(threading.local):
+    """One read buffer per thread (so per event loop), shared by its connections: the
+    loop reads into it and at once hands it over (``buffer_updated``), which copies out
+    what was read before returning; no two reads on one loop overlap."""
+
+    def __init__(self) -> None:
+        self.whole = memoryview(bytearray(BODY_READ_BYTES))
+        self.head = self.whole[:HEAD_READ_BYTES]
+
+
+_read_buffer = _ReadBuffer()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +87,10 @@ class BoundedReadProtocol(HttpToolsProtocol):
         self._reading = False  # between a request's first byte and its last
         self._in_head = True  # its head not yet complete
         self._head_bytes = 0
+        # Where the next read goes (BufferedConnection): a short buffer while a head is
+        # awaited, the whole one while the app reads a body.
+        self._buffers = _read_buffer
+        self.read_into = self._buffers.head
         # The one refusal made from a request's head, by the edge's own code
         # (api.edge.head_refusal); after it, the rest of what arrived is ignored.
         refusal = getattr(self.app, "head_refusal", None)
@@ -86,6 +114,7 @@ class BoundedReadProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self.read_into = self._buffers.whole
         if self._refused_from_head:
             return
         if self._head_refusal is not None and self._head_refusal.may_refuse(self.headers):
@@ -138,12 +167,14 @@ class BoundedReadProtocol(HttpToolsProtocol):
     def _start_reading(self) -> None:
         self._reading = True
         self._in_head = True
+        self.read_into = self._buffers.head
         self._head_bytes = 0
         self._disarm_read_deadline()
         self._read_deadline = self.loop.call_later(self._read_timeout, self._read_timed_out)
 
     def _stop_reading(self) -> None:
         self._reading = False
+        self.read_into = self._buffers.head  # the next bytes start a head
         self._disarm_read_deadline()
 
     def _disarm_read_deadline(self) -> None:
@@ -162,6 +193,44 @@ class BoundedReadProtocol(HttpToolsProtocol):
         if self.cycle is None or not self.cycle.response_started:
             self.transport.write(response)
         self.transport.close()  # connection_lost tells a waiting app: http.disconnect
+
+
+class BufferedConnection(asyncio.BufferedProtocol):
+    """What the event loop serves a connection with: a :class:`BoundedReadProtocol`,
+    read into the buffer it names (``read_into``: at most :data:`HEAD_READ_BYTES` while
+    a head is awaited). A wrapper, not a subclass: uvloop reads any protocol that is an
+    ``asyncio.Protocol``, as uvicorn's are, into a buffer of its own (128 KiB and more
+    at a time), whatever else it is.
+
+    Constructed as uvicorn constructs its protocol classes (``http=`` of its config).
+    """
+
+    __slots__ = ("_whole", "http")
+
+    def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
+        self.http = BoundedReadProtocol(config, *args, **kwargs)
+        self._whole = _read_buffer.whole
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.http.connection_made(transport)  # type: ignore[arg-type]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.http.connection_lost(exc)
+
+    def eof_received(self) -> bool | None:
+        return self.http.eof_received()  # type: ignore[func-returns-value]
+
+    def pause_writing(self) -> None:
+        self.http.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.http.resume_writing()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.http.read_into
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.http.data_received(self._whole[:nbytes].tobytes())
 
 
 def _head_too_large_response() -> bytes:
@@ -216,7 +285,9 @@ def run_server(
         host=host,
         port=port,
         workers=workers,
-        http=BoundedReadProtocol,
+        # Typed as an asyncio.Protocol class; uvicorn only calls it, with the arguments
+        # it gives its own protocol classes.
+        http=BufferedConnection,  # type: ignore[arg-type]
         server_header=False,
         date_header=True,
         proxy_headers=False,  # the app resolves client IPs itself, from trusted proxies only
