@@ -14,6 +14,7 @@ from accounts.services.identity import Identity
 from api.database import bind_engine, engine_from_url
 from api.identity_setup import build_identity
 from api.keys import install_app_keyring
+from api.pool_reset import keep_session
 from api.settings import Settings
 from desk.attachments import AttachmentStore, load_scanner
 from desk.services.attachments import AttachmentPolicy
@@ -59,7 +60,9 @@ class Resources:
     async def open(self) -> None:
         bind_engine(self.engine)
         if isinstance(self.engine, PostgresEngine) and self.pool_size > 0:
-            await self.engine.start_connection_pool(min_size=1, max_size=self.pool_size)
+            await self.engine.start_connection_pool(
+                min_size=1, max_size=self.pool_size, reset=keep_session
+            )
 
     async def close(self) -> None:
         if isinstance(self.engine, PostgresEngine) and self.engine.pool is not None:
