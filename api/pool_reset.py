@@ -12,7 +12,7 @@ registrations and settings changed with a plain ``SET``. The service creates non
 those, so that statement undoes nothing; it is a round trip on every pooled query
 (Piccolo takes a connection from the pool per query outside a transaction). Left out,
 measured with ``python -m bench.instructions --db postgresql``: a ``{ me { … } }``
-request 3.40 → 3.26 million instructions (−3.8 %), the 20-ticket page −1.6 %.
+request 3.40 → 3.26 million instructions (3.8 % fewer), the 20-ticket page 1.6 % fewer.
 
 The rule this rests on, the one transaction-pooling PgBouncer sets for the same
 reason (so the service also runs behind one): no session state. Each statement either
@@ -22,6 +22,12 @@ transaction ends. ``tests/api/test_pool_reset.py`` holds the code to it: it read
 string of SQL in the service's packages for a statement that would outlive its
 transaction, and checks on PostgreSQL that a released connection sends nothing and
 comes back out of any transaction it was left in.
+
+What ``RESET ALL`` would still have undone is a setting changed by a statement
+injected past the parameterised queries (asyncpg sends one statement per query, so it
+would take a ``set_config(…, false)`` inside one). Such a setting could not point at
+anything of the attacker's: the API's role creates nothing, temporary tables included
+(``api/db_roles.py``), and cannot take another role.
 """
 
 from __future__ import annotations
