@@ -112,8 +112,11 @@ async def _empty_tables() -> None:
     from api.database import all_tables
 
     tables = [table for table in all_tables() if table is not Migration]
-    for table in reversed(sort_table_classes(tables)):
-        await table.delete(force=True)
+    # In one transaction: one connection for all the deletes (tests run without a pool,
+    # so each statement outside a transaction would open a connection of its own).
+    async with tables[0]._meta.db.transaction():
+        for table in reversed(sort_table_classes(tables)):
+            await table.delete(force=True)
 
 
 async def _admin_connection():  # type: ignore[no-untyped-def]
