@@ -40,7 +40,8 @@ SESSION_STATE = re.compile(
     "|".join(
         [
             _STATEMENT_START
-            + r"SET\s+(?!LOCAL\b|TRANSACTION\b)(?:SESSION\b|ROLE\b|[a-z_][\w.]*\s*(?:=|TO\b))",
+            + r"SET\s+(?!LOCAL\b|TRANSACTION\b)"
+            + r"(?:SESSION\b|ROLE\b|TIME\s+ZONE\b|[a-z_][\w.]*\s*(?:=|TO\b))",
             _STATEMENT_START + r"LISTEN\s+\"?\w+\"?\s*(?:;|$)",
             _STATEMENT_START + r"PREPARE\s+\w+\s*(?:\(|AS\b)",
             _STATEMENT_START + r"CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?TEMP(?:ORARY)?\s+TABLE\b",
@@ -89,6 +90,7 @@ def session_state_statements(source: str) -> list[tuple[int, str]]:
         "set statement_timeout = 0",
         "SELECT 1; SET ROLE admin",
         "SET SESSION AUTHORIZATION other",
+        "SET TIME ZONE 'UTC'",
         "LISTEN audit_events",
         "PREPARE find_user (uuid) AS SELECT 1",
         "CREATE TEMP TABLE scratch (id int)",
