@@ -14,8 +14,8 @@ those, so that statement undoes nothing; it is a round trip on every pooled quer
 measured with ``python -m bench.instructions --db postgresql``: a ``{ me { … } }``
 request 3.40 → 3.26 million instructions (3.8 % fewer), the 20-ticket page 1.6 % fewer.
 
-The rule this rests on, the one transaction-pooling PgBouncer sets for the same
-reason (so the service also runs behind one): no session state. Each statement either
+The rule this rests on is the one transaction-pooling PgBouncer sets for the same
+reason: no session state. Each statement either
 runs alone or inside a transaction, and what it changes for the session it changes
 with ``SET LOCAL`` / ``pg_advisory_xact_lock`` / ``set_config(…, true)``, undone when the
 transaction ends. ``tests/api/test_pool_reset.py`` holds the code to it: it reads every
@@ -24,8 +24,9 @@ transaction, and checks on PostgreSQL that a released connection sends nothing a
 comes back out of any transaction it was left in.
 
 What ``RESET ALL`` would still have undone is a setting changed by a statement
-injected past the parameterised queries (asyncpg sends one statement per query, so it
-would take a ``set_config(…, false)`` inside one). Such a setting could not point at
+injected past the parameterised queries (a query sent with arguments is one statement
+in PostgreSQL's extended protocol, so it would take a ``set_config(…, false)`` inside
+it). Such a setting could not point at
 anything of the attacker's: the API's role creates nothing, temporary tables included
 (``api/db_roles.py``), and cannot take another role.
 """

@@ -34,7 +34,8 @@ SERVICE_PACKAGES = (
 # A statement whose effect outlives its transaction, at the start of a statement (after
 # the start of a string or a semicolon), or a call that takes a session-level lock or
 # sets a setting for the session. SET LOCAL, SET TRANSACTION, pg_advisory_xact_lock and
-# set_config(…, true) end with their transaction and are not matched.
+# set_config(…, true) end with their transaction and are not matched. Not seen: a SET
+# inside a PL/pgSQL block (the service runs none through its pool).
 _STATEMENT_START = r"(?:^|;)\s*"
 SESSION_STATE = re.compile(
     "|".join(
@@ -47,7 +48,9 @@ SESSION_STATE = re.compile(
             _STATEMENT_START + r"CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?TEMP(?:ORARY)?\s+TABLE\b",
             r"\bWITH\s+HOLD\b",
             r"\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(",
-            r"\bset_config\s*\([^;]*?,\s*false\s*\)",
+            # Any set_config whose third argument is not literally true (a parameter
+            # could be false).
+            r"\bset_config\s*\((?![^;]*?,\s*true\s*\))",
         ]
     ),
     re.IGNORECASE,
@@ -98,6 +101,7 @@ def session_state_statements(source: str) -> list[tuple[int, str]]:
         "SELECT pg_advisory_lock(42)",
         "SELECT pg_try_advisory_lock_shared(1, 2)",
         "SELECT set_config('app.user', $1, false)",
+        "SELECT set_config('app.user', $1, $2)",
     ],
 )
 def test_the_check_sees_session_state(statement: str) -> None:
