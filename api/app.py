@@ -76,9 +76,10 @@ class OpenDeskApp:
             **edge_policies(settings, litestar.state["resources"].keyring),
         )
         self._asgi = edge.app
-        # What the server may refuse from a request's head, by the edge's own code: the
-        # server protocol (api/server.py) asks before it starts the app.
+        # What the server may refuse from a request's head or its document, by the edge's
+        # own code: the server protocol (api/server.py) asks before it starts the app.
         self.head_refusal = edge.head_refusal
+        self.document_refusal = edge.document_refusal
 
     @property
     def state(self) -> State:

@@ -17,23 +17,34 @@ document again in full.
 from __future__ import annotations
 
 from collections import deque
-
-from graphql import GraphQLError
+from dataclasses import dataclass
 
 from api.edge import REQUEST_ID_STATE_KEY
 from api.edge._asgi import ASGIApp, Message, Receive, Scope, Send, route_path, scope_state
 from api.json_codec import decode_request_json, encode_response_json
+from schema.guards.errors import GuardCode
 from schema.guards.precheck import DocumentPrecheck
 from schema.guards.verdict import RequestSubject
 
-__all__ = ("GraphQLPrecheckMiddleware",)
+__all__ = ("DocumentBreach", "GraphQLPrecheckMiddleware")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentBreach:
+    """A body's one operation, and the limit its text breaches."""
+
+    query: str
+    operation_name: str | None
+    breach: GuardCode
 
 
 class GraphQLPrecheckMiddleware:
     """ASGI middleware refusing, on ``path``, POSTed documents that ``precheck`` refuses.
 
     A batch (a JSON list) goes on: the route answers each of its operations on its own,
-    and refuses the batch first if it is too long.
+    and refuses the batch first if it is too long. The server may make the same refusal
+    itself once a body is complete, with this layer's :meth:`breach_of` and
+    :meth:`refusal_answer` (api.edge.document_refusal).
     """
 
     def __init__(self, app: ASGIApp, precheck: DocumentPrecheck, *, path: str = "/graphql") -> None:
@@ -42,11 +53,7 @@ class GraphQLPrecheckMiddleware:
         self.path = route_path(path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or str(scope.get("method", "")).upper() != "POST"
-            or route_path(str(scope.get("path", ""))) != self.path
-        ):
+        if not self.judges(scope):
             await self.app(scope, receive, send)
             return
         messages: deque[Message] = deque()
@@ -63,9 +70,12 @@ class GraphQLPrecheckMiddleware:
                 if len(messages) == 1
                 else b"".join(m.get("body", b"") for m in messages)
             )
-            refused = self._refusal(body, scope)
-            if refused is not None:
-                await _answer(send, refused)
+            found = self.breach_of(body)
+            if found is not None:
+                request_id = scope_state(scope).get(REQUEST_ID_STATE_KEY)
+                status, headers, answer = self.refusal_answer(found, request_id)
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": answer, "more_body": False})
                 return
 
         async def replay() -> Message:
@@ -73,8 +83,17 @@ class GraphQLPrecheckMiddleware:
 
         await self.app(scope, replay, send)
 
-    def _refusal(self, body: bytes, scope: Scope) -> GraphQLError | None:
-        """The refusal of the body's one operation, or ``None`` to let the route judge it."""
+    def judges(self, scope: Scope) -> bool:
+        """True for the requests this layer reads and may refuse: POSTs to its path."""
+        return (
+            scope["type"] == "http"
+            and str(scope.get("method", "")).upper() == "POST"
+            and route_path(str(scope.get("path", ""))) == self.path
+        )
+
+    def breach_of(self, body: bytes) -> DocumentBreach | None:
+        """The breach of the body's one operation, or ``None`` to let the route judge it.
+        Logs nothing."""
         try:
             operation = decode_request_json(body)
         except ValueError:
@@ -88,23 +107,18 @@ class GraphQLPrecheckMiddleware:
         if breach is None:
             return None
         name = operation.get("operationName")
-        request_id = scope_state(scope).get(REQUEST_ID_STATE_KEY)
-        subject = RequestSubject(
-            {"request_id": request_id}, query, name if isinstance(name, str) else None
-        )
-        return self.precheck.refusal(subject, breach)
+        return DocumentBreach(query, name if isinstance(name, str) else None, breach)
 
-
-async def _answer(send: Send, refusal: GraphQLError) -> None:
-    body = encode_response_json({"data": None, "errors": [refusal.formatted]})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    def refusal_answer(
+        self, found: DocumentBreach, request_id: str | None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Status, headers and body of the refusal of ``found`` (what the route answers
+        for the same document), its ``graphql_guard_refused`` event logged."""
+        subject = RequestSubject({"request_id": request_id}, found.query, found.operation_name)
+        refusal = self.precheck.refusal(subject, found.breach)
+        body = encode_response_json({"data": None, "errors": [refusal.formatted]})
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        return 200, headers, body

@@ -11,7 +11,10 @@ answer's head and body in one system call (api.write_coalescing), and makes the 
 413 for a declared body over its limit as soon as the head is complete, without
 starting the app (api.edge.head_refusal); for that, a connection's reads are sized
 by what it awaits (:class:`BufferedConnection`): a head is read a few KiB at a time, so
-a refused body is left unread in the kernel.
+a refused body is left unread in the kernel. A POST to ``/graphql`` with a declared
+length is held until its body is complete, so that a document the precheck refuses
+from its text is answered the same way, by the edge's code without the app
+(api.edge.document_refusal); any other starts the app with its whole body.
 
 Why httptools (C, llhttp) rather than uvicorn's pure-Python h11 parser, which bounds the
 head itself: the bench measured h11 at ≈ 8% of the time spent refusing a 1 MB hostile
@@ -32,6 +35,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from api.edge.document_refusal import DocumentRefusal
 from api.edge.head_refusal import HeadRefusal
 from api.write_coalescing import CoalescingTransport
 
@@ -96,6 +100,11 @@ class BoundedReadProtocol(HttpToolsProtocol):
         refusal = getattr(self.app, "head_refusal", None)
         self._head_refusal = refusal if isinstance(refusal, HeadRefusal) else None
         self._refused_from_head = False
+        # The refusal made from a request's document once its body is complete
+        # (api.edge.document_refusal): until then the body is held here, the app not started.
+        documents = getattr(self.app, "document_refusal", None)
+        self._document_refusal = documents if isinstance(documents, DocumentRefusal) else None
+        self._held_body: list[bytes] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         # An answer's head and body in one write (api.write_coalescing).
@@ -125,16 +134,26 @@ class BoundedReadProtocol(HttpToolsProtocol):
                 self.transport.write(answer)
                 self.transport.close()
                 return
+        if self._document_refusal is not None and self._holds_for_document(self._document_refusal):
+            self._held_body = []
+            return
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        if not self._refused_from_head:
+        if self._held_body is not None:
+            self._held_body.append(body)
+        elif not self._refused_from_head:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
         if self._refused_from_head:
             return
         self._stop_reading()
+        if self._held_body is not None and self._document_refusal is not None:
+            body = b"".join(self._held_body)
+            self._held_body = None
+            self._answer_held(self._document_refusal, body)
+            return
         super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -145,9 +164,7 @@ class BoundedReadProtocol(HttpToolsProtocol):
         """The head refusal's answer as bytes, or ``None`` (the app runs). Not while an
         earlier request on this connection is still being answered (its answer comes
         first), nor for a protocol upgrade."""
-        if (self.cycle is not None and not self.cycle.response_complete) or (
-            self.parser.should_upgrade()
-        ):
+        if self._answering_earlier_request() or self.parser.should_upgrade():
             return None
         path = httptools.parse_url(self.url).path.decode("ascii")  # as uvicorn decodes it
         if "%" in path:
@@ -155,9 +172,51 @@ class BoundedReadProtocol(HttpToolsProtocol):
         peer = self.client[0] if self.client else None
         method = self.parser.get_method().decode("ascii")
         answer = refusal.answer(method, self.root_path + path, self.headers, peer)
+        return None if answer is None else self._response(*answer)
+
+    def _holds_for_document(self, refusal: DocumentRefusal) -> bool:
+        """True when the app waits for this request's whole body (the document refusal
+        may answer it); its scope then has the method and path uvicorn gives it."""
+        if self._answering_earlier_request() or self.parser.should_upgrade():
+            return False
+        # As uvicorn's on_headers_complete fills them in (it does again when the app starts).
+        parsed_url = httptools.parse_url(self.url)
+        path = parsed_url.path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        self.scope["method"] = self.parser.get_method().decode("ascii")
+        self.scope["path"] = self.root_path + path
+        self.scope["raw_path"] = self.root_path.encode("ascii") + parsed_url.path
+        self.scope["query_string"] = parsed_url.query or b""
+        return refusal.may_refuse(self.scope)
+
+    def _answer_held(self, refusal: DocumentRefusal, body: bytes) -> None:
+        """Write the document refusal's answer to the held request, or start the app
+        with its whole body as uvicorn would have."""
+        answer = refusal.answer(self.scope, body)
         if answer is None:
-            return None
-        status, headers, body = answer
+            super().on_headers_complete()
+            if body:
+                super().on_body(body)
+            super().on_message_complete()
+            return
+        status, headers, content = answer
+        keep_alive = self.parser.should_keep_alive()
+        if not keep_alive:
+            headers = [*headers, (b"connection", b"close")]
+        self.transport.write(self._response(status, headers, content))
+        if keep_alive:
+            self.on_response_complete()  # as after any answer: the keep-alive timer
+        else:
+            self.transport.close()
+
+    def _answering_earlier_request(self) -> bool:
+        """True while an earlier request on this connection is still being answered."""
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _response(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
+        """An answer made without the app, as uvicorn writes one (its default headers
+        first)."""
         head = [STATUS_LINE[status]]
         for name, value in [*self.server_state.default_headers, *headers]:
             head.extend([name, b": ", value, b"\r\n"])

@@ -118,6 +118,14 @@ class BodyLimitMiddleware:
         ``path`` as the ASGI scope has it."""
         return self._declared_verdict(path, headers) is _Declared.OVER_LIMIT_CLOSED
 
+    def admits(self, path: str, headers: RawHeaders, received: int) -> bool:
+        """True when this layer hands on a request with these ``headers`` whose whole body,
+        ``received`` bytes, has arrived (its ``Content-Length`` valid and within the limit,
+        the body too). ``path`` as the ASGI scope has it."""
+        return self._declared_verdict(
+            path, headers
+        ) is _Declared.WITHIN_LIMIT and received <= self.per_path.get(path, self.max_body_bytes)
+
     def _declared_verdict(self, path: str, headers: RawHeaders) -> _Declared:
         declared = header_values(headers, b"content-length")
         if not declared:

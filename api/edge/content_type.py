@@ -69,34 +69,40 @@ class GraphQLContentTypeMiddleware:
         self.upload_path = route_path(upload_path) if upload_path else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await send_json_error(send, *refusal)
+            return
+        await self.app(scope, receive, send)
+
+    def refuses(self, scope: Scope) -> bool:
+        """True when this layer answers the request itself (415, or 403 for an upload
+        without the CSRF header)."""
+        return self._refusal(scope) is not None
+
+    def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        """Status, message and code of this layer's answer to ``scope``, or ``None``."""
         is_post = scope["type"] == "http" and str(scope.get("method", "")).upper() == "POST"
         path = route_path(str(scope.get("path", ""))) if is_post else ""
         if is_post and path == self.upload_path:
             headers = scope.get("headers", ())
             content_types = header_values(headers, b"content-type")
             if len(content_types) != 1 or not is_allowed_upload_post(content_types[0]):
-                await send_json_error(
-                    send,
+                return (
                     415,
                     "Unsupported content type: send multipart/form-data",
                     "UNSUPPORTED_MEDIA_TYPE",
                 )
-                return
             # The custom header makes the request non-simple (a CORS preflight first),
             # and the CSRF layer then checks it: a cross-site form cannot upload.
             if len(header_values(headers, b"x-csrf-token")) != 1:
-                await send_json_error(
-                    send, 403, "Uploads need the X-CSRF-Token header.", "CSRF_FAILED"
-                )
-                return
+                return 403, "Uploads need the X-CSRF-Token header.", "CSRF_FAILED"
         elif is_post and path == self.path:
             content_types = header_values(scope.get("headers", ()), b"content-type")
             if len(content_types) != 1 or not is_allowed_graphql_post(content_types[0]):
-                await send_json_error(
-                    send,
+                return (
                     415,
                     "Unsupported content type: send application/json",
                     "UNSUPPORTED_MEDIA_TYPE",
                 )
-                return
-        await self.app(scope, receive, send)
+        return None

@@ -74,6 +74,16 @@ class CSRFConfig:
         object.__setattr__(self, "cookie_name", csrf_cookie_name(self.tls))
 
 
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """What the layer decided about one request (before the app, if it runs, answers)."""
+
+    session: str | None  # the session cookie's value, if exactly one was sent
+    valid_cookie: str | None  # the CSRF cookie, if it verifies for that session
+    token_request: bool = False  # GET of the token path: answered with the token
+    refusal: str | None = None  # why it is refused (403), if it is
+
+
 class CSRFMiddleware:
     """Refuses (403 ``CSRF_FAILED``, app not called) what the module docstring lists."""
 
@@ -85,30 +95,46 @@ class CSRFMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        check = self._check(scope)
+        if check.token_request:
+            token = check.valid_cookie or issue_csrf_token(
+                self.config.keys, session_binding(check.session)
+            )
+            await self._answer_token(send, token)
+            return
+        send = self._issuing(send, check.session, check.valid_cookie)
+        if check.refusal is not None:
+            await send_json_error(send, 403, check.refusal, "CSRF_FAILED")
+            return
+        await self.app(scope, receive, send)
+
+    def lets_through_unchanged(self, scope: Scope) -> bool:
+        """True when this layer would hand the request on and add nothing to an answer
+        that sets no session (no refusal, no fresh cookie): what the server may assume
+        before answering without the app (api.edge.document_refusal)."""
+        check = self._check(scope)
+        return not check.token_request and check.refusal is None and check.valid_cookie is not None
+
+    def _check(self, scope: Scope) -> _Check:
         headers = scope.get("headers", ())
         cookies = _cookies(header_values(headers, b"cookie"))
         session_values = cookies.get(self.config.session_cookie, [])
         session = _single(session_values)
         presented = _single(cookies.get(self.config.cookie_name, []))
-        binding = session_binding(session)
         # Two session cookies (tossed from a sibling host) make every token invalid.
         cookie_valid = (
             presented is not None
             and len(session_values) <= 1
-            and verify_csrf_token(self.config.keys, presented, binding)
+            and verify_csrf_token(self.config.keys, presented, session_binding(session))
         )
+        valid_cookie = presented if cookie_valid else None
         path = route_path(str(scope.get("path", "")))
         if path == self.config.token_path and scope.get("method") == "GET":
-            token = presented if cookie_valid and presented else None
-            await self._answer_token(send, token or issue_csrf_token(self.config.keys, binding))
-            return
-        send = self._issuing(send, session, presented if cookie_valid else None)
+            return _Check(session, valid_cookie, token_request=True)
+        refusal = None
         if self._needs_token(scope, headers, path, has_session=bool(session_values)):
             refusal = self._refusal(scope, headers, presented, cookie_valid)
-            if refusal is not None:
-                await send_json_error(send, 403, refusal, "CSRF_FAILED")
-                return
-        await self.app(scope, receive, send)
+        return _Check(session, valid_cookie, refusal=refusal)
 
     def _needs_token(
         self, scope: Scope, headers: Iterable[tuple[bytes, bytes]], path: str, *, has_session: bool

@@ -1,4 +1,6 @@
-"""The one refusal the server makes from a request's head, before the app runs.
+"""The refusal the server makes from a request's head, before the app runs (the other
+it makes before the app, from a request's document: api.edge.document_refusal, which
+shares this one's checks of the layers before the body limit).
 
 A body whose declared ``Content-Length`` is over its path's limit, on a path where the
 edge closes the connection with the body unread (api/edge/body_limit.py: every path but
@@ -103,26 +105,58 @@ class HeadRefusal:
             return None
         started = time.perf_counter()
         headers = list(headers)
+        if not self._body_limit.refuses_unread(path, headers):
+            return None
+        address = self.admitted_address(method, headers, peer_ip)
+        if address is None:
+            return None
+        request_id = self.request_id_for(headers)
+        answer_headers = self.dressed(self._too_large[0], headers, request_id)
+        self.log_answer(method, path, 413, started, request_id, address)
+        return 413, answer_headers, self._too_large[1]
+
+    def admitted_address(
+        self, method: str, headers: Sequence[tuple[bytes, bytes]], peer_ip: str | None
+    ) -> IPAddress | None:
+        """The client's address when every layer before the body limit would let this
+        request through (header limits, allowed hosts, CORS preflight, the screening
+        layers after the client IP), else ``None``: that layer answers it, as the edge."""
         if (
             self._header_limit.refuses(headers)
             or not self._host_allowed(headers)
             or (self._cors is not None and self._cors.is_preflight(method, headers))
-            or not self._body_limit.refuses_unread(path, headers)
         ):
             return None
         address = resolve_client_ip(peer_ip, headers, self._proxies)
         if any(layer.answers_from_head(address) for layer in self._screening):
             return None
-        answer_headers, body = list(self._too_large[0]), self._too_large[1]
+        return address
+
+    def request_id_for(self, headers: RawHeaders) -> str:
+        """The request's id, as the edge's request-id layer gives it."""
+        return self._request_id.request_id_for(headers)
+
+    def dressed(self, answer_headers: RawHeaders, headers: RawHeaders, request_id: str) -> Headers:
+        """An answer's ``answer_headers`` with what the outer layers add as it leaves
+        (CORS for an allowed ``Origin`` of the request's ``headers``, the request id, the
+        security headers)."""
+        dressed = list(answer_headers)
         if self._cors is not None:
-            answer_headers = self._cors.answer_headers(
-                answer_headers, header_values(headers, b"origin")
-            )
-        request_id = self._request_id.request_id_for(headers)
-        answer_headers.append((_REQUEST_ID_HEADER, request_id.encode()))
-        answer_headers = self._security_headers.apply(answer_headers)
-        self._request_id.log_request(method, path, 413, started, request_id, address)
-        return 413, answer_headers, body
+            dressed = self._cors.answer_headers(dressed, header_values(headers, b"origin"))
+        dressed.append((_REQUEST_ID_HEADER, request_id.encode()))
+        return self._security_headers.apply(dressed)
+
+    def log_answer(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        started: float,
+        request_id: str,
+        address: IPAddress,
+    ) -> None:
+        """The access-log line the edge writes for the answer."""
+        self._request_id.log_request(method, path, status, started, request_id, address)
 
     def may_refuse(self, headers: RawHeaders) -> bool:
         """False for every request :meth:`answer` lets through for its length alone

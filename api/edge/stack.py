@@ -19,6 +19,7 @@ from api.edge.client_ip import ClientIPMiddleware, TrustedProxyConfig
 from api.edge.content_type import GraphQLContentTypeMiddleware
 from api.edge.cors import CORSMiddleware, CORSPolicy
 from api.edge.csrf import CSRFConfig, CSRFMiddleware
+from api.edge.document_refusal import DocumentRefusal, DocumentScreening
 from api.edge.head_refusal import HeadRefusal, HeadScreening
 from api.edge.header_limit import HeaderLimitMiddleware
 from api.edge.large_body_lane import LargeBodyLane, LargeBodyLaneConfig
@@ -30,12 +31,15 @@ __all__ = ("Edge", "wrap_edge")
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """The wrapped app, and the refusal the server may make from a request's head
-    with the same layers' code (api.edge.head_refusal; ``None`` when a layer after the
-    client IP cannot tell, without I/O, whether it would answer first)."""
+    """The wrapped app, and the refusals the server may make before the app runs with
+    the same layers' code: from a request's head (api.edge.head_refusal) and from its
+    document (api.edge.document_refusal). Each ``None`` when a layer after the client IP
+    cannot tell, without I/O, whether it would answer first; the second also when there
+    are no document checks."""
 
     app: ASGIApp
     head_refusal: HeadRefusal | None
+    document_refusal: DocumentRefusal | None = None
 
 
 def wrap_edge(
@@ -58,23 +62,30 @@ def wrap_edge(
     """``app`` behind the edge middleware (:attr:`Edge.app`). Outermost first:
 
     security headers → request id + access log → header count/size (431) → allowed hosts
-    (400) → CORS (preflights answered here) → client IP → ``after_client_ip`` (in the
-    given order; e.g. the IP block list, which needs the client IP) → body limit →
-    GraphQL content type → CSRF → ``document_checks`` (documents refused from their
-    text alone: api.graphql_precheck) → large-body lane (bodies over its threshold
-    served a few at a time; what the layers before it refuse never waits for it) →
+    (400) → CORS (preflights answered here) → client IP → ``after_client_ip`` (in the given
+    order; e.g. the IP block list, which needs the client IP) → body limit → GraphQL content
+    type → CSRF → ``document_checks`` (documents refused from their text alone:
+    api.graphql_precheck; when the layer is a ``DocumentScreening``, the server may make its
+    refusal itself: :attr:`Edge.document_refusal`) → large-body lane (bodies over its
+    threshold served a few at a time; what the layers before it refuse never waits for it) →
     ``app``. ``upload_path`` is the one path that takes multipart bodies (with the CSRF
-    header), up to ``upload_max_body_bytes``. The optional layers are left out when not given.
+    header), up to ``upload_max_body_bytes``. The optional layers are left out when not
+    given.
 
     Every answer from an inner layer (403, 413, 415, 503, 500) therefore carries the
     security headers and the request id, and is access-logged with the client IP.
     """
     wrapped: ASGIApp = LargeBodyLane(app, large_body_lane) if large_body_lane else app
+    documents = None
     if document_checks is not None:
         wrapped = document_checks(wrapped)
+        documents = wrapped if isinstance(wrapped, DocumentScreening) else None
+    csrf_layer = None
     if csrf is not None:
-        wrapped = CSRFMiddleware(wrapped, csrf)
-    wrapped = GraphQLContentTypeMiddleware(wrapped, path=graphql_path, upload_path=upload_path)
+        csrf_layer = wrapped = CSRFMiddleware(wrapped, csrf)
+    content_type = wrapped = GraphQLContentTypeMiddleware(
+        wrapped, path=graphql_path, upload_path=upload_path
+    )
     per_path = {upload_path: upload_max_body_bytes} if upload_path and upload_max_body_bytes else {}
     drained = [upload_path] if upload_path else []  # files picked a little too big: a 413
     body_limit = BodyLimitMiddleware(wrapped, max_body_bytes, per_path, drained_paths=drained)
@@ -110,4 +121,15 @@ def wrap_edge(
         if screened
         else None
     )
-    return Edge(outermost, head_refusal)
+    document_refusal = (
+        DocumentRefusal(
+            head=head_refusal,
+            body_limit=body_limit,
+            content_type=content_type,
+            csrf=csrf_layer,
+            documents=documents,
+        )
+        if head_refusal is not None and documents is not None
+        else None
+    )
+    return Edge(outermost, head_refusal, document_refusal)

@@ -173,13 +173,16 @@ def test_a_blocked_address_is_left_to_the_edge_which_answers_403() -> None:
     assert edge.head_refusal.answer("POST", "/upload", over, PEER) is not None
 
 
+def opaque(app: Any) -> Any:
+    """An ``after_client_ip`` layer that cannot tell from a head what it would answer."""
+
+    async def layer(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+
+    return layer
+
+
 def test_a_layer_that_cannot_screen_a_head_turns_head_refusals_off() -> None:
-    def opaque(app: Any) -> Any:
-        async def layer(scope: Any, receive: Any, send: Any) -> None:
-            await app(scope, receive, send)
-
-        return layer
-
     edge = wrap_edge(
         Recorder(),
         proxies=TrustedProxyConfig(()),

@@ -3,6 +3,7 @@ refused, and ``dev-cert`` + ``--certfile/--keyfile`` serve HTTPS."""
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import socket
@@ -17,6 +18,8 @@ from typing import BinaryIO
 
 import httpx
 import pytest
+
+from api.edge.csrf import csrf_cookie_name
 
 CLI = [sys.executable, "-m", "api.cli"]
 READ_TIMEOUT_SECONDS = 2
@@ -357,3 +360,105 @@ def _read_one(answers: BinaryIO) -> tuple[bytes, bytes]:
         if line.lower().startswith(b"content-length:")
     )
     return head, answers.read(length)
+
+
+def _csrf_pair(port: int) -> tuple[str, str]:
+    """A CSRF cookie (``name=value``) and its token, from ``GET /csrf``."""
+    response = httpx.get(f"http://127.0.0.1:{port}/csrf", timeout=5)
+    token = response.json()["csrfToken"]
+    assert response.cookies[csrf_cookie_name(tls=False)] == token
+    return f"{csrf_cookie_name(tls=False)}={token}", token
+
+
+TOO_DEEP_DOCUMENT = json.dumps({"query": "query Deep " + "{ me " * 60 + "}" * 60}).encode()
+
+
+@pytest.mark.usefixtures("db")
+def test_a_document_refused_from_its_text_is_the_edges_answer_and_keeps_the_connection(
+    server_port: int,
+) -> None:
+    """Too deep a document with a declared length is refused by the server once its body
+    is complete (api.edge.document_refusal): the answer the edge gives the same document
+    sent chunked (which the server does not hold), but not charged to the address, so
+    without the RateLimit headers; the connection then serves the next request."""
+    cookie, token = _csrf_pair(server_port)
+    head = (
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Cookie: {cookie}\r\nX-CSRF-Token: {token}\r\n"
+    ).encode()
+    declared = head + b"Content-Length: %d\r\n\r\n" % len(TOO_DEEP_DOCUMENT) + TOO_DEEP_DOCUMENT
+    chunked = (
+        head
+        + b"Transfer-Encoding: chunked\r\n\r\n"
+        + b"%x\r\n" % len(TOO_DEEP_DOCUMENT)
+        + TOO_DEEP_DOCUMENT
+        + b"\r\n0\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(declared)
+        from_server = _read_response(connection)
+        connection.sendall(chunked)
+        from_edge = _read_response(connection)
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        next_answer = _read_response(connection)
+
+    def headers(answer: bytes) -> dict[bytes, bytes]:
+        lines = answer.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+        return dict(line.lower().split(b": ", 1) for line in lines)
+
+    assert from_server.startswith(b"HTTP/1.1 200"), from_server[:300]
+    assert from_edge.startswith(b"HTTP/1.1 200"), from_edge[:300]
+    body = from_server.partition(b"\r\n\r\n")[2]
+    assert body == from_edge.partition(b"\r\n\r\n")[2]
+    assert json.loads(body)["errors"][0]["extensions"]["code"] == "DEPTH_LIMIT_EXCEEDED"
+    charged = {b"ratelimit", b"ratelimit-policy"}
+    assert charged <= headers(from_edge).keys()
+    assert headers(from_server).keys() == headers(from_edge).keys() - charged
+    for name in headers(from_edge).keys() - charged - {b"date", b"x-request-id"}:
+        assert headers(from_server)[name] == headers(from_edge)[name], name
+    assert next_answer.startswith(b"HTTP/1.1 200"), next_answer[:200]
+
+
+@pytest.mark.usefixtures("db")
+def test_a_refused_document_with_connection_close_is_answered_then_closed(
+    server_port: int,
+) -> None:
+    cookie, token = _csrf_pair(server_port)
+    request = (
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Cookie: {cookie}\r\nX-CSRF-Token: {token}\r\nConnection: close\r\n"
+        f"Content-Length: {len(TOO_DEEP_DOCUMENT)}\r\n\r\n"
+    ).encode() + TOO_DEEP_DOCUMENT
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(request)
+        refused = _read_response(connection)
+        rest = connection.recv(4096)
+
+    assert refused.startswith(b"HTTP/1.1 200"), refused[:300]
+    assert b"DEPTH_LIMIT_EXCEEDED" in refused
+    assert b"connection: close" in refused.lower()
+    assert rest == b""
+
+
+@pytest.mark.usefixtures("db")
+def test_a_held_body_arriving_in_pieces_reaches_the_app_whole(server_port: int) -> None:
+    """The server holds a POST to /graphql until its body is complete; one the precheck
+    lets through is then served by the app on the whole body, sent in three pieces."""
+    cookie, token = _csrf_pair(server_port)
+    document = json.dumps(
+        {"query": "query Name { __typename }", "variables": {"pad": "x" * 100_000}}
+    ).encode()
+    head = (
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Cookie: {cookie}\r\nX-CSRF-Token: {token}\r\n"
+        f"Content-Length: {len(document)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(head)
+        for piece in (document[:40_000], document[40_000:]):
+            time.sleep(0.2)
+            connection.sendall(piece)
+        answer = _read_response(connection)
+
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["data"] == {"__typename": "Query"}
