@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from api.edge import REQUEST_ID_STATE_KEY
 from api.edge._asgi import ASGIApp, Message, Receive, Scope, Send, route_path, scope_state
+from api.edge.document_refusal import DOCUMENT_JUDGED_STATE_KEY
 from api.json_codec import decode_request_json, encode_response_json
 from schema.guards.errors import GuardCode
 from schema.guards.precheck import DocumentPrecheck
@@ -53,7 +54,8 @@ class GraphQLPrecheckMiddleware:
         self.path = route_path(path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.judges(scope):
+        if not self.judges(scope) or scope_state(scope).get(DOCUMENT_JUDGED_STATE_KEY):
+            # (Or the server has judged this very body: api.edge.document_refusal.)
             await self.app(scope, receive, send)
             return
         messages: deque[Message] = deque()

@@ -37,13 +37,17 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol, runtime_checkable
 
-from api.edge._asgi import Scope
+from api.edge._asgi import Scope, scope_state
 from api.edge.body_limit import BodyLimitMiddleware
 from api.edge.content_type import GraphQLContentTypeMiddleware
 from api.edge.csrf import CSRFMiddleware
 from api.edge.head_refusal import HeadAnswer, HeadRefusal
 
-__all__ = ("DocumentRefusal", "DocumentScreening")
+__all__ = ("DOCUMENT_JUDGED_STATE_KEY", "DocumentRefusal", "DocumentScreening")
+
+# In a request's scope state when its whole body was judged here and nothing found: the
+# edge's document layer hands the same body on without judging it again.
+DOCUMENT_JUDGED_STATE_KEY = "opendesk.document_judged"
 
 
 @runtime_checkable
@@ -96,10 +100,12 @@ class DocumentRefusal:
 
     def answer(self, scope: Scope, body: bytes) -> HeadAnswer | None:
         """The edge's answer to this request if it is the precheck's refusal (logged
-        here), else ``None``: the app then runs as usual. ``body``: the whole body."""
+        here), else ``None``: the app then runs as usual, on this ``body`` (the whole
+        body), which it marks as judged when the precheck found nothing in it."""
         found = self._documents.breach_of(body)
-        if found is None:
-            return None  # the usual case, judged first: it costs the least
+        if found is None:  # the usual case, judged first: it costs the least
+            scope_state(scope)[DOCUMENT_JUDGED_STATE_KEY] = True
+            return None
         started = time.perf_counter()
         headers = scope["headers"]
         method, path = str(scope["method"]), str(scope["path"])

@@ -22,6 +22,7 @@ from api.edge import (
 )
 from api.edge.csrf import CSRFConfig
 from api.edge.csrf_tokens import session_binding
+from api.edge.document_refusal import DOCUMENT_JUDGED_STATE_KEY
 from api.edge.stack import Edge
 from api.graphql_precheck import GraphQLPrecheckMiddleware
 from privacy.crypto import Keyring
@@ -242,3 +243,37 @@ def test_without_document_checks_or_head_screening_there_is_no_document_refusal(
         ),
     )
     assert unscreened.document_refusal is None
+
+
+async def test_a_body_judged_by_the_server_is_not_judged_again_by_the_edge() -> None:
+    """What the precheck lets through is marked in the request's state, and the edge's
+    document layer then hands that body on unread; nothing else is marked."""
+    edge = _edge()
+    assert edge.document_refusal is not None
+    judged, refused_earlier = _scope(FINE), _scope(TOO_DEEP, **{"x-csrf-token": "forged"})
+
+    assert edge.document_refusal.answer(judged, FINE) is None
+    assert edge.document_refusal.answer(refused_earlier, TOO_DEEP) is None
+    assert judged["state"] == {DOCUMENT_JUDGED_STATE_KEY: True}
+    assert DOCUMENT_JUDGED_STATE_KEY not in refused_earlier.get("state", {})
+
+    recorder = Recorder()
+    layer = GraphQLPrecheckMiddleware(recorder, DocumentPrecheck(length=None, max_nesting=1))
+    unmarked = await call(layer, method="POST", path="/graphql", chunks=[TOO_DEEP])
+    assert unmarked.json()["errors"][0]["extensions"]["code"] == "DEPTH_LIMIT_EXCEEDED"
+    assert recorder.calls == 0
+
+    marked = _Marked(layer)
+    await call(marked, method="POST", path="/graphql", chunks=[TOO_DEEP])
+    assert recorder.bodies == [TOO_DEEP]
+
+
+class _Marked:
+    """Marks every request's body as judged by the server, then calls ``app``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        scope.setdefault("state", {})[DOCUMENT_JUDGED_STATE_KEY] = True
+        await self.app(scope, receive, send)
