@@ -121,6 +121,16 @@ class BoundedReadProtocol(HttpToolsProtocol):
         if self._in_head and self._head_bytes > self._max_head_bytes and self._reading:
             self._refuse(_head_too_large_response())
 
+    def on_message_begin(self) -> None:
+        if not self._reading:
+            # A request that arrived in the same read as the end of the one before it:
+            # its own deadline and head count start here, not at the next read.
+            self._start_reading()
+        # Nor may the keep-alive timer armed after an answer made without the app, in
+        # this same read (api.edge.document_refusal), run on into this request.
+        self._unset_keepalive_if_required()
+        super().on_message_begin()
+
     def on_headers_complete(self) -> None:
         self._in_head = False
         self.read_into = self._buffers.whole

@@ -43,12 +43,12 @@ TOO_DEEP = json.dumps({"query": "query Deep " + "{ a " * 6 + "}" * 6}).encode()
 FINE = json.dumps({"query": "query Fine { me { id } }"}).encode()
 
 
-def _edge(screen: Screen | None = None, **options: Any) -> Edge:
+def _edge(screen: Screen | None = None, app: Any = None, **options: Any) -> Edge:
     precheck = DocumentPrecheck(
         length=Limit(GuardCode.DOCUMENT_TOO_LARGE, MAX_CHARS), max_nesting=MAX_NESTING
     )
     return wrap_edge(
-        Recorder(),
+        app or Recorder(),
         proxies=TrustedProxyConfig(("10.0.0.0/8",)),
         security_headers=SecurityHeadersConfig(hsts=True),
         max_body_bytes=LIMIT,

@@ -440,19 +440,26 @@ def test_a_refused_document_with_connection_close_is_answered_then_closed(
     assert rest == b""
 
 
-@pytest.mark.usefixtures("db")
-def test_a_held_body_arriving_in_pieces_reaches_the_app_whole(server_port: int) -> None:
-    """The server holds a POST to /graphql until its body is complete; one the precheck
-    lets through is then served by the app on the whole body, sent in three pieces."""
-    cookie, token = _csrf_pair(server_port)
+def _padded_typename_post(port: int, pad: int) -> tuple[bytes, bytes]:
+    """The head (with a CSRF pair) and body of a POST asking for ``__typename``, the body
+    padded with an unused variable of ``pad`` characters."""
+    cookie, token = _csrf_pair(port)
     document = json.dumps(
-        {"query": "query Name { __typename }", "variables": {"pad": "x" * 100_000}}
+        {"query": "query Name { __typename }", "variables": {"pad": "x" * pad}}
     ).encode()
     head = (
         "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Cookie: {cookie}\r\nX-CSRF-Token: {token}\r\n"
         f"Content-Length: {len(document)}\r\n\r\n"
     ).encode()
+    return head, document
+
+
+@pytest.mark.usefixtures("db")
+def test_a_held_body_arriving_in_pieces_reaches_the_app_whole(server_port: int) -> None:
+    """The server holds a POST to /graphql until its body is complete; one the precheck
+    lets through is then served by the app on the whole body, sent in three pieces."""
+    head, document = _padded_typename_post(server_port, 100_000)
     with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
         connection.sendall(head)
         for piece in (document[:40_000], document[40_000:]):
@@ -462,3 +469,29 @@ def test_a_held_body_arriving_in_pieces_reaches_the_app_whole(server_port: int) 
 
     assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["data"] == {"__typename": "Query"}
+
+
+@pytest.mark.usefixtures("db")
+def test_a_pipelined_request_whose_body_comes_later_is_read_as_a_body(
+    server_port: int,
+) -> None:
+    """A request that arrives in the same read as the end of the one before it has its
+    own read deadline and head count from its first byte: the rest of its body, sent
+    later, is read as body (not counted as an overlong head: no 431)."""
+    second, document = _padded_typename_post(server_port, 40_000)
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + second + document[:1_000]
+        )
+        for piece in (document[1_000:21_000], document[21_000:]):  # each in a read of its own
+            time.sleep(0.3)
+            connection.sendall(piece)
+        with connection.makefile("rb") as answers:
+            (first_head, _), (second_head, second_body) = (
+                _read_one(answers),
+                _read_one(answers),
+            )
+
+    assert first_head.startswith(b"HTTP/1.1 200"), first_head
+    assert second_head.startswith(b"HTTP/1.1 200"), second_head + second_body[:300]
+    assert json.loads(second_body)["data"] == {"__typename": "Query"}
