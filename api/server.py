@@ -259,7 +259,9 @@ class BoundedReadProtocol(HttpToolsProtocol):
         self._stop_reading()
         if self.transport.is_closing():
             return
-        if self.cycle is None or not self.cycle.response_started:
+        # A held request (its body awaited before the app starts) has no cycle yet: the
+        # one there, if any, is an earlier request's, already answered.
+        if self._held_body is not None or self.cycle is None or not self.cycle.response_started:
             self.transport.write(response)
         self.transport.close()  # connection_lost tells a waiting app: http.disconnect
 

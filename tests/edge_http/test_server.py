@@ -59,7 +59,9 @@ def _read_response(connection: socket.socket) -> bytes:
     """One whole response with a Content-Length body."""
     data = b""
     while b"\r\n\r\n" not in data:
-        data += connection.recv(4096)
+        chunk = connection.recv(4096)
+        assert chunk, f"closed before a whole answer: {data[:300]!r}"
+        data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = next(
         int(line.split(b":", 1)[1])
@@ -67,7 +69,9 @@ def _read_response(connection: socket.socket) -> bytes:
         if line.lower().startswith(b"content-length:")
     )
     while len(body) < length:
-        body += connection.recv(4096)
+        chunk = connection.recv(4096)
+        assert chunk, f"closed mid-body: {head[:300]!r}"
+        body += chunk
     return head + b"\r\n\r\n" + body
 
 
@@ -118,6 +122,31 @@ def test_a_client_that_never_finishes_its_body_is_cut_off(server_port: int) -> N
 
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert rest == b""  # and the connection is closed
+
+
+@pytest.mark.usefixtures("db")
+def test_a_body_that_never_comes_after_an_answered_request_gets_its_408(
+    server_port: int,
+) -> None:
+    """The same on a connection that has served a request: the server holds a POST to
+    /graphql until its body is complete (api.edge.document_refusal), and the 408 is this
+    request's own answer, not left out as if the earlier one were still in progress."""
+    token = httpx.get(f"http://127.0.0.1:{server_port}/csrf", timeout=5).json()["csrfToken"]
+    head = (
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Cookie: opendesk_csrf={token}\r\nX-CSRF-Token: {token}\r\n"
+        "Content-Length: 1000\r\n\r\n{"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        first = _read_response(connection)
+        connection.sendall(head)  # then nothing: the body never comes
+        answer = connection.recv(4096)  # blocks until the server answers or closes
+        rest = connection.recv(4096)
+
+    assert first.startswith(b"HTTP/1.1 200"), first
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert rest == b""
 
 
 @pytest.mark.usefixtures("db")
