@@ -105,6 +105,7 @@ class BoundedReadProtocol(HttpToolsProtocol):
         documents = getattr(self.app, "document_refusal", None)
         self._document_refusal = documents if isinstance(documents, DocumentRefusal) else None
         self._held_body: list[bytes] | None = None
+        self._close_after_held = False  # a graceful shutdown began while a body was held
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         # An answer's head and body in one write (api.write_coalescing).
@@ -166,6 +167,14 @@ class BoundedReadProtocol(HttpToolsProtocol):
             return
         super().on_message_complete()
 
+    def shutdown(self) -> None:
+        if self._held_body is not None:
+            # A request whose body is still arriving, held before the app starts: it is
+            # answered, then the connection closed (as uvicorn lets a started one finish).
+            self._close_after_held = True
+            return
+        super().shutdown()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_read_deadline()
         super().connection_lost(exc)
@@ -206,12 +215,14 @@ class BoundedReadProtocol(HttpToolsProtocol):
         answer = refusal.answer(self.scope, body)
         if answer is None:
             super().on_headers_complete()
+            if self._close_after_held and self.cycle is not None:
+                self.cycle.keep_alive = False
             if body:
                 super().on_body(body)
             super().on_message_complete()
             return
         status, headers, content = answer
-        keep_alive = self.parser.should_keep_alive()
+        keep_alive = self.parser.should_keep_alive() and not self._close_after_held
         if not keep_alive:
             headers = [*headers, (b"connection", b"close")]
         self.transport.write(self._response(status, headers, content))

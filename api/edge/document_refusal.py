@@ -2,18 +2,17 @@
 complete, before the app runs.
 
 A POST to ``/graphql`` whose document the precheck refuses from its text alone (too
-long, brackets nested too deep: api.graphql_precheck) is answered by an edge layer
-after CSRF. Made there, that answer cost the serving core about 300 µs when such
-documents arrive paced among other traffic (PostgreSQL bench server): the request's
-task, a dozen ASGI layers each wrapping ``send``, uvicorn's answer path. Written by the
-server protocol instead, a canned answer cost about 60 µs, and `me` kept 0.77 to 0.84 of
-its throughput under the bench's equal hostile stream instead of 0.67 to 0.69 (scratch
-measurement, bench/RESULTS.md, stop 27). So the server protocol (api/server.py) holds
-back the app for a request :meth:`DocumentRefusal.may_refuse` names until its body is
-complete, asks :meth:`DocumentRefusal.answer`, and writes what it returns instead of
-starting the app; when it returns ``None`` (every request the precheck lets through,
-and every one an earlier layer answers itself) the app runs on the whole body as
-before.
+long, brackets nested too deep: api.graphql_precheck) is answered by an edge layer after
+CSRF. Made there, that answer cost the serving core 351 to 366 µs when such documents
+arrive paced (PostgreSQL bench server): the request's task, a dozen ASGI layers each
+wrapping ``send``, uvicorn's answer path. A canned answer written by the server protocol
+cost about 60 µs (a scratch upper bound: no headers, no log lines); this one, the edge's
+whole answer, 234 to 302 µs (bench/RESULTS.md, stop 27). So the server protocol
+(api/server.py) holds back the app for a request :meth:`DocumentRefusal.may_refuse`
+names until its body is complete, asks :meth:`DocumentRefusal.answer`, and writes what
+it returns instead of starting the app; when it returns ``None`` (every request the
+precheck lets through, and every one an earlier layer answers itself) the app runs on
+the whole body as before.
 
 The answer is the edge's own, made by the edge's own layers' code: the precheck's
 status, body and ``graphql_guard_refused`` event, the headers the outer layers add

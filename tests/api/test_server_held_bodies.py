@@ -30,9 +30,10 @@ def _request(body: bytes) -> bytes:
     return f"POST /graphql HTTP/1.1\r\n{head}\r\n".encode("latin-1") + body
 
 
-async def _answers_to(data: bytes, count: int) -> list[tuple[bytes, bytes]]:
-    """The status lines and bodies of ``count`` answers to ``data``, sent in one write."""
-    edge = _edge(app=_slow_app)
+async def _serve(app: Any, protocols: list[BufferedConnection]) -> tuple[asyncio.Server, int]:
+    """A server of the edge (with its document refusal) around ``app``, on a free port;
+    the protocol of each connection it makes is added to ``protocols``."""
+    edge = _edge(app=app)
 
     class App:
         head_refusal = edge.head_refusal
@@ -50,10 +51,19 @@ async def _answers_to(data: bytes, count: int) -> list[tuple[bytes, bytes]]:
     )
     config.load()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: BufferedConnection(config, ServerState(), {}, loop), "127.0.0.1", 0
-    )
-    port = server.sockets[0].getsockname()[1]
+
+    def connection() -> BufferedConnection:
+        protocol = BufferedConnection(config, ServerState(), {}, loop)
+        protocols.append(protocol)
+        return protocol
+
+    server = await loop.create_server(connection, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def _answers_to(data: bytes, count: int) -> list[tuple[bytes, bytes]]:
+    """The status lines and bodies of ``count`` answers to ``data``, sent in one write."""
+    server, port = await _serve(_slow_app, [])
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(data)
@@ -82,3 +92,28 @@ async def test_a_request_pipelined_after_a_refusal_outlives_the_keep_alive_timeo
     assert refused == served == b"HTTP/1.1 200 OK"
     assert b"DEPTH_LIMIT_EXCEEDED" in refusal
     assert answer == b"slow"
+
+
+async def test_a_held_request_is_answered_when_a_graceful_shutdown_begins_meanwhile() -> None:
+    """As uvicorn lets a started request finish at shutdown: a request whose body is
+    still arriving when the shutdown begins is answered, then its connection closed."""
+    protocols: list[BufferedConnection] = []
+    server, port = await _serve(_slow_app, protocols)
+    request = _request(FINE)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request[:-10])
+        await asyncio.sleep(0.1)
+        (protocol,) = protocols
+        protocol.http.shutdown()  # what uvicorn's server calls on every connection
+        writer.write(request[-10:])
+        answer = await asyncio.wait_for(reader.read(), timeout=5)  # to the close
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert b"connection: close" in head.lower()
+    assert body == b"slow"
