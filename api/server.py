@@ -11,8 +11,8 @@ answer's head and body in one system call (api.write_coalescing), and makes the 
 413 for a declared body over its limit as soon as the head is complete, without
 starting the app (api.edge.head_refusal); for that, a connection's reads are sized
 by what it awaits (:class:`BufferedConnection`): a head is read a few KiB at a time, so
-a refused body is left unread in the kernel. A POST to ``/graphql`` with a declared
-length is held until its body is complete, so that a document the precheck refuses
+a refused body is left unread in the kernel. A POST to ``/graphql`` (a body within
+the limit) is held until its body is complete, so that a document the precheck refuses
 from its text is answered the same way, by the edge's code without the app
 (api.edge.document_refusal); any other starts the app with its whole body.
 
@@ -105,6 +105,8 @@ class BoundedReadProtocol(HttpToolsProtocol):
         documents = getattr(self.app, "document_refusal", None)
         self._document_refusal = documents if isinstance(documents, DocumentRefusal) else None
         self._held_body: list[bytes] | None = None
+        self._held_bytes = 0
+        self._held_bytes_limit = 0
         self._close_after_held = False  # a graceful shutdown began while a body was held
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -147,12 +149,19 @@ class BoundedReadProtocol(HttpToolsProtocol):
                 return
         if self._document_refusal is not None and self._holds_for_document(self._document_refusal):
             self._held_body = []
+            self._held_bytes = 0
+            self._held_bytes_limit = self._document_refusal.held_bytes_limit(self.scope)
             return
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
         if self._held_body is not None:
             self._held_body.append(body)
+            self._held_bytes += len(body)
+            if self._held_bytes > self._held_bytes_limit:
+                # A chunked body past the limit: the app starts on what came, the edge's
+                # body limit answers it (413), and the rest goes to the app as it comes.
+                self._start_app_on(self._take_held())
         elif not self._refused_from_head:
             super().on_body(body)
 
@@ -161,9 +170,7 @@ class BoundedReadProtocol(HttpToolsProtocol):
             return
         self._stop_reading()
         if self._held_body is not None and self._document_refusal is not None:
-            body = b"".join(self._held_body)
-            self._held_body = None
-            self._answer_held(self._document_refusal, body)
+            self._answer_held(self._document_refusal, self._take_held())
             return
         super().on_message_complete()
 
@@ -214,11 +221,7 @@ class BoundedReadProtocol(HttpToolsProtocol):
         with its whole body as uvicorn would have."""
         answer = refusal.answer(self.scope, body)
         if answer is None:
-            super().on_headers_complete()
-            if self._close_after_held and self.cycle is not None:
-                self.cycle.keep_alive = False
-            if body:
-                super().on_body(body)
+            self._start_app_on(body)
             super().on_message_complete()
             return
         status, headers, content = answer
@@ -230,6 +233,20 @@ class BoundedReadProtocol(HttpToolsProtocol):
             self.on_response_complete()  # as after any answer: the keep-alive timer
         else:
             self.transport.close()
+
+    def _take_held(self) -> bytes:
+        """The held body, whole; the request is no longer held."""
+        body = b"".join(self._held_body or ())
+        self._held_body = None
+        return body
+
+    def _start_app_on(self, body: bytes) -> None:
+        """Start the app on a request held so far, with what its body has brought."""
+        super().on_headers_complete()
+        if self._close_after_held and self.cycle is not None:
+            self.cycle.keep_alive = False
+        if body:
+            super().on_body(body)
 
     def _answering_earlier_request(self) -> bool:
         """True while an earlier request on this connection is still being answered."""

@@ -80,7 +80,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         path = str(scope.get("path", ""))
-        max_body_bytes = self.per_path.get(path, self.max_body_bytes)
+        max_body_bytes = self.limit_for(path)
         headers = scope.get("headers", ())
         verdict = self._declared_verdict(path, headers)
         if verdict is _Declared.INVALID:
@@ -124,7 +124,11 @@ class BodyLimitMiddleware:
         the body too). ``path`` as the ASGI scope has it."""
         return self._declared_verdict(
             path, headers
-        ) is _Declared.WITHIN_LIMIT and received <= self.per_path.get(path, self.max_body_bytes)
+        ) is _Declared.WITHIN_LIMIT and received <= self.limit_for(path)
+
+    def limit_for(self, path: str) -> int:
+        """The most body bytes this layer hands on for ``path`` (as the scope has it)."""
+        return self.per_path.get(path, self.max_body_bytes)
 
     def _declared_verdict(self, path: str, headers: RawHeaders) -> _Declared:
         declared = header_values(headers, b"content-length")
@@ -133,7 +137,7 @@ class BodyLimitMiddleware:
         if len(declared) > 1 or not _is_digits(declared[0].strip()):
             return _Declared.INVALID
         length = declared[0].strip()
-        max_body_bytes = self.per_path.get(path, self.max_body_bytes)
+        max_body_bytes = self.limit_for(path)
         if len(length) <= MAX_CONTENT_LENGTH_DIGITS and int(length) <= max_body_bytes:
             return _Declared.WITHIN_LIMIT
         drain = (

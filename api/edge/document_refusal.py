@@ -25,10 +25,13 @@ would add no cookie to the answer. What differs is what differs for the head ref
 the request is not charged to its address's per-request limit (so the answer carries
 no ``RateLimit`` headers), and the block list is the copy in memory.
 
-Held back are only POSTs to the precheck's path with a ``Content-Length`` within the
-body limit (or none: no body), no ``Transfer-Encoding`` and no ``Expect`` (a client
-waiting for ``100 Continue`` would wait for an app that has not started): the same bytes
-the body limit would hold, read under the server's whole-request deadline.
+Held back are POSTs to the precheck's path with a ``Content-Length`` within the body
+limit, or none (a chunked body, or no body), and no ``Expect`` (a client waiting for
+``100 Continue`` would wait for an app that has not started): at most the bytes the body
+limit would hold, read under the server's whole-request deadline. A chunked body that
+grows past the limit is handed to the app as far as it came (:meth:`held_bytes_limit`),
+and the edge answers it, as it does today. Chunked bodies are held too so that sending
+one is no way around the cheaper refusal.
 """
 
 from __future__ import annotations
@@ -93,9 +96,14 @@ class DocumentRefusal:
             return False
         headers = scope["headers"]
         for name, _value in headers:
-            if name in (b"transfer-encoding", b"expect"):
+            if name == b"expect":
                 return False
         return self._body_limit.admits(scope["path"], headers, 0)
+
+    def held_bytes_limit(self, scope: Scope) -> int:
+        """How much of a held body the server keeps before it hands the request to the
+        app (the body limit, which then answers 413): only a chunked body can get there."""
+        return self._body_limit.limit_for(str(scope["path"]))
 
     def answer(self, scope: Scope, body: bytes) -> HeadAnswer | None:
         """The edge's answer to this request if it is the precheck's refusal (logged

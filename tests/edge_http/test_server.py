@@ -390,10 +390,11 @@ TOO_DEEP_DOCUMENT = json.dumps({"query": "query Deep " + "{ me " * 60 + "}" * 60
 def test_a_document_refused_from_its_text_is_the_edges_answer_and_keeps_the_connection(
     server_port: int,
 ) -> None:
-    """Too deep a document with a declared length is refused by the server once its body
-    is complete (api.edge.document_refusal): the answer the edge gives the same document
-    sent chunked (which the server does not hold), but not charged to the address, so
-    without the RateLimit headers; the connection then serves the next request."""
+    """Too deep a document is refused by the server once its body is complete
+    (api.edge.document_refusal), with a declared length or chunked: the answer the edge
+    gives the same document pipelined behind another request (which the server does not
+    hold: that answer comes first), but not charged to the address, so without the
+    RateLimit headers; the connection then serves the next request."""
     cookie, token = _csrf_pair(server_port)
     head = (
         "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -407,22 +408,29 @@ def test_a_document_refused_from_its_text_is_the_edges_answer_and_keeps_the_conn
         + TOO_DEEP_DOCUMENT
         + b"\r\n0\r\n\r\n"
     )
+    healthz = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
         connection.sendall(declared)
         from_server = _read_response(connection)
         connection.sendall(chunked)
-        from_edge = _read_response(connection)
-        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        from_server_chunked = _read_response(connection)
+        connection.sendall(healthz + declared)  # in one read: the second waits its turn
+        with connection.makefile("rb") as answers:
+            first, from_edge = (b"".join(_read_one(answers)), b"".join(_read_one(answers)))
+        connection.sendall(healthz)
         next_answer = _read_response(connection)
 
     def headers(answer: bytes) -> dict[bytes, bytes]:
         lines = answer.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]
         return dict(line.lower().split(b": ", 1) for line in lines)
 
+    assert first.startswith(b"HTTP/1.1 200"), first[:300]
     assert from_server.startswith(b"HTTP/1.1 200"), from_server[:300]
     assert from_edge.startswith(b"HTTP/1.1 200"), from_edge[:300]
     body = from_server.partition(b"\r\n\r\n")[2]
     assert body == from_edge.partition(b"\r\n\r\n")[2]
+    assert body == from_server_chunked.partition(b"\r\n\r\n")[2]
+    assert headers(from_server_chunked).keys() == headers(from_server).keys()
     assert json.loads(body)["errors"][0]["extensions"]["code"] == "DEPTH_LIMIT_EXCEEDED"
     charged = {b"ratelimit", b"ratelimit-policy"}
     assert charged <= headers(from_edge).keys()
@@ -469,13 +477,21 @@ def _padded_typename_post(port: int, pad: int) -> tuple[bytes, bytes]:
 
 
 @pytest.mark.usefixtures("db")
-def test_a_held_body_arriving_in_pieces_reaches_the_app_whole(server_port: int) -> None:
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
+def test_a_held_body_arriving_in_pieces_reaches_the_app_whole(
+    server_port: int, chunked: bool
+) -> None:
     """The server holds a POST to /graphql until its body is complete; one the precheck
     lets through is then served by the app on the whole body, sent in three pieces."""
     head, document = _padded_typename_post(server_port, 100_000)
+    pieces = [document[:40_000], document[40_000:]]
+    if chunked:
+        head = head.replace(b"Content-Length: %d" % len(document), b"Transfer-Encoding: chunked")
+        pieces = [b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces]
+        pieces[-1] += b"0\r\n\r\n"
     with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
         connection.sendall(head)
-        for piece in (document[:40_000], document[40_000:]):
+        for piece in pieces:
             time.sleep(0.2)
             connection.sendall(piece)
         answer = _read_response(connection)
@@ -508,3 +524,20 @@ def test_a_pipelined_request_whose_body_comes_later_is_read_as_a_body(
     assert first_head.startswith(b"HTTP/1.1 200"), first_head
     assert second_head.startswith(b"HTTP/1.1 200"), second_head + second_body[:300]
     assert json.loads(second_body)["data"] == {"__typename": "Query"}
+
+
+@pytest.mark.usefixtures("db")
+def test_a_chunked_body_past_the_limit_is_not_held_to_its_end(server_port: int) -> None:
+    """The server holds a chunked body only up to the body limit (512 KiB): past it the
+    request goes on to the edge, whose body limit answers 413 without waiting for a
+    body that never ends (here: one chunk announced at 2 MB, 600 kB of it sent)."""
+    cookie, token = _csrf_pair(server_port)
+    head = (
+        "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Cookie: {cookie}\r\nX-CSRF-Token: {token}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server_port), timeout=10) as connection:
+        connection.sendall(head + b"%x\r\n" % 2_000_000 + b"x" * 600_000)
+        answer = connection.recv(4096)  # blocks until the server answers or closes
+
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
