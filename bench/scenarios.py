@@ -10,6 +10,7 @@ means to measure: a benchmark of error responses is worse than none.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -181,7 +182,22 @@ def _under_flood(bench: Bench, normal: Load, hostile: Load, scenario: str) -> li
         "hostile documents answered per second during the flood: "
         f"{[round(rate) for rate in flood_rates]} (`me` alone: {[round(rate) for rate in alone]})"
     )
+    figures[0].notes.append(
+        "`me` answers lost per hostile document answered (what one costs the serving core, "
+        "in `me` requests; B/A = 1 - this * hostile answers/s / `me`/s alone): "
+        f"{_lost_per_hostile(a, b, flood_rates)}"
+    )
     return figures
+
+
+def _lost_per_hostile(
+    alone: list[WrkResult], flooded: list[WrkResult], flood_rates: list[float]
+) -> list[float]:
+    """Per round: (`me`/s alone - `me`/s with the flood) / hostile answers/s."""
+    return [
+        round((a.requests_per_second - b.requests_per_second) / rate, 2) if rate else math.nan
+        for a, b, rate in zip(alone, flooded, flood_rates, strict=True)
+    ]
 
 
 # One client far past its per-address limit (the default 300/minute) behind the trusted

@@ -13,8 +13,9 @@ limit is enforced:
 - ``principal``: ``{"kind", "id"}`` (user id or partner API key id; never a name or
   an address);
 - ``operation_hash``: sha256 hex of the query text (``None`` for a pre-parsed
-  document; of its first 65,536 characters for a longer text, which then also
-  carries ``hashed_chars``, so a refusal costs no more the bigger the document),
+  document; of its first :data:`HASHED_CHARS_MAX` characters for a longer text, which
+  then also carries ``hashed_chars``, so a refusal costs no more the bigger the
+  document),
   ``operation_name`` (cut to 128 characters; for a time-out, which the
   HTTP layer reports, only a name the client sent), ``request_id``.
 
