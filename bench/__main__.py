@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="OpenDesk benchmarks")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the suite against freshly started servers")
-    run.add_argument("--quick", action="store_true", help="short rounds (about 2 minutes)")
+    run.add_argument("--quick", action="store_true", help="short rounds (about 6 minutes)")
     run.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     run.add_argument(
         "--postgres-url",

@@ -1,8 +1,9 @@
 """How long and how hard the suite runs: one Plan for ``--quick``, one for the full suite.
 
-Budgets (wall clock, including start-up and seeding): quick ≈ 4 minutes (a little more with
-PostgreSQL, which adds the Redis limiter pair), full ≈ 13 minutes, of which 5 are the
-memory soak; persisted_operation's server restarts add ≈ 1 minute (quick) to 1.5 (full).
+Budgets (wall clock, including start-up and seeding; measured 2026-12-06): quick ≈ 6
+minutes (a little more with PostgreSQL, which adds the Redis limiter pair), full ≈ 21,
+of which 5 are the memory soak and 2 privacy_scale; persisted_operation's server
+restarts add ≈ 1 minute (quick) to 1.5 (full).
 """
 
 from __future__ import annotations
